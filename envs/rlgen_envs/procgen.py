@@ -1,0 +1,187 @@
+"""A gymnasium vector environment over Procgen's native batched C++ environment.
+
+Why a new adapter: procgen-mirror speaks gym3 (and old gym through `gym.make`), not gymnasium,
+and its auto-reset hides the facts an offline dataset needs. When an episode ends, Procgen
+resets at once: the frame returned with the episode's last reward already belongs to the
+*next* episode, and there is no separate time-limit signal. This adapter makes those facts
+explicit instead of splicing episodes together:
+
+- `step` returns the reward of the action just taken and `terminated` / `truncated` flags of the
+  episode that action ended; the returned observation is then the first frame of the next
+  episode (gymnasium's "same-step" auto-reset). The true final frame is lost in Procgen, so
+  there is no `final_obs`.
+- `truncated` means Procgen's step limit ended the episode without the level being completed
+  (`episode_step_limit`); every other end is `terminated`.
+- `info["level_seed"]` is the level of the episode each returned observation belongs to;
+  `info["episode_level_seed"]`, `info["level_complete"]` and `info["episode_length"]` describe
+  the episode that just ended (meaningful where `terminated | truncated`).
+
+Levels are chosen in one of two ways. `ProcgenVecEnv(game, num_envs, start_level, num_levels)`
+samples a level uniformly from [start_level, start_level + num_levels) on every reset
+(Procgen's own behaviour, used for collection). `ProcgenVecEnv.pinned(game, levels)` pins
+each environment slot to one level, so every listed level is played exactly as often as it is
+listed (used for evaluation, where paired comparisons need each test level played k times).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+PROCGEN_GAMES: tuple[str, ...] = (
+    "bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot",
+    "heist", "jumper", "leaper", "maze", "miner", "ninja", "plunder", "starpilot",
+)  # fmt: skip
+PROCGEN_MODES: tuple[str, ...] = ("easy", "hard")
+NUM_ACTIONS = 15
+FRAME_SHAPE = (64, 64, 3)
+
+# Procgen's per-game `timeout` (steps): 1000 unless a game sets its own. Measured with random
+# play on all 16 games: maze and leaper end at 500 steps, the others at 1000.
+_STEP_LIMITS = {"maze": 500, "leaper": 500}
+
+
+def episode_step_limit(game: str) -> int:
+    """Steps after which Procgen ends an episode of `game` as a timeout."""
+    _check(game, "easy")
+    return _STEP_LIMITS.get(game, 1000)
+
+
+def _check(game: str, mode: str) -> None:
+    if game not in PROCGEN_GAMES:
+        raise ValueError(f"unknown Procgen game {game!r}; valid games: {', '.join(PROCGEN_GAMES)}")
+    if mode not in PROCGEN_MODES:
+        raise ValueError(f"unknown Procgen mode {mode!r}; valid modes: {', '.join(PROCGEN_MODES)}")
+
+
+class ProcgenVecEnv(gymnasium.vector.VectorEnv):
+    """`num_envs` Procgen games stepped together in C++; observations (num_envs, 64, 64, 3) uint8."""
+
+    metadata = {"autoreset_mode": "same-step", "render_modes": []}
+
+    def __init__(
+        self,
+        game: str,
+        num_envs: int = 1,
+        start_level: int = 0,
+        num_levels: int = 0,
+        mode: str = "easy",
+        seed: int = 0,
+        num_threads: int = 0,
+        *,
+        _groups: Sequence[tuple[int, int, int]] | None = None,
+    ) -> None:
+        _check(game, mode)
+        if num_levels < 0 or start_level < 0:
+            raise ValueError("start_level and num_levels must be non-negative (num_levels=0: all levels)")
+        self.game = game
+        self.mode = mode
+        self.num_threads = num_threads
+        self.step_limit = episode_step_limit(game)
+        # Each group is one gym3 environment: (start_level, num_levels, num_envs).
+        self._group_specs = list(_groups) if _groups is not None else [(start_level, num_levels, num_envs)]
+        self.num_envs = sum(n for _, _, n in self._group_specs)
+        if self.num_envs < 1:
+            raise ValueError("a ProcgenVecEnv needs at least one environment")
+        self.single_observation_space = spaces.Box(0, 255, FRAME_SHAPE, np.uint8)
+        self.single_action_space = spaces.Discrete(NUM_ACTIONS)
+        self.observation_space = spaces.Box(0, 255, (self.num_envs, *FRAME_SHAPE), np.uint8)
+        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, NUM_ACTIONS))
+        self._envs: list[Any] = []
+        self._seed = seed
+
+    @classmethod
+    def pinned(cls, game: str, levels: Sequence[int], mode: str = "easy", seed: int = 0) -> ProcgenVecEnv:
+        """One slot per entry of `levels`, each replaying its own level; equal levels share a C++ env."""
+        levels = [int(level) for level in levels]
+        groups: list[tuple[int, int, int]] = []
+        for level in levels:
+            if groups and groups[-1][0] == level:
+                groups[-1] = (level, 1, groups[-1][2] + 1)
+            else:
+                groups.append((level, 1, 1))
+        return cls(game, mode=mode, seed=seed, _groups=groups)
+
+    # -- gymnasium API -------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """(Re)create the C++ environments; `seed` fixes Procgen's level sampling and dynamics."""
+        from procgen import ProcgenGym3Env  # imported here: procgen prints on import
+
+        if seed is not None:
+            self._seed = seed
+        self._envs = [
+            ProcgenGym3Env(
+                num=n,
+                env_name=self.game,
+                distribution_mode=self.mode,
+                start_level=start,
+                num_levels=count,
+                rand_seed=(self._seed * 1_000_003 + i) % (2**31 - 1),
+                num_threads=self.num_threads,
+            )
+            for i, (start, count, n) in enumerate(self._group_specs)
+        ]
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        obs, _, _ = self._observe()
+        return obs, {"level_seed": self._info_array("level_seed")}
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        if not self._envs:
+            raise RuntimeError("call reset() before step()")
+        actions = np.asarray(actions)
+        if actions.shape != (self.num_envs,):
+            raise ValueError(f"expected {self.num_envs} actions, got shape {actions.shape}")
+        offset = 0
+        for env in self._envs:
+            env.act(actions[offset : offset + env.num].astype(np.int32))
+            offset += env.num
+        obs, rewards, first = self._observe()
+        self._elapsed += 1
+        infos = [info for env in self._envs for info in env.get_info()]
+        complete = np.fromiter((bool(i["prev_level_complete"]) for i in infos), bool, self.num_envs) & first
+        truncated = first & ~complete & (self._elapsed >= self.step_limit)
+        terminated = first & ~truncated
+        info = {
+            "level_seed": np.fromiter((i["level_seed"] for i in infos), np.int64, self.num_envs),
+            "episode_level_seed": np.fromiter((i["prev_level_seed"] for i in infos), np.int64, self.num_envs),
+            "level_complete": complete,
+            "episode_length": np.where(first, self._elapsed, 0),
+        }
+        self._elapsed[first] = 0
+        return obs, rewards, terminated, truncated, info
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._envs = []
+
+    # -- saved states, for planners ------------------------------------------------------------
+
+    def get_states(self) -> list[bytes]:
+        """Each environment's full saved state (level, entities, random generator): about 20-40 KB."""
+        return [state for env in self._envs for state in env.callmethod("get_state")]
+
+    def set_states(self, states: Sequence[bytes]) -> None:
+        if len(states) != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} states, got {len(states)}")
+        offset = 0
+        for env in self._envs:
+            env.callmethod("set_state", list(states[offset : offset + env.num]))
+            offset += env.num
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _observe(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        parts = [env.observe() for env in self._envs]
+        if len(parts) == 1:
+            rew, ob, first = parts[0]
+            return np.array(ob["rgb"]), np.asarray(rew, np.float32), np.asarray(first, bool)
+        obs = np.concatenate([ob["rgb"] for _, ob, _ in parts])
+        rewards = np.concatenate([rew for rew, _, _ in parts]).astype(np.float32)
+        first = np.concatenate([f for _, _, f in parts]).astype(bool)
+        return obs, rewards, first
+
+    def _info_array(self, key: str) -> np.ndarray:
+        return np.fromiter((i[key] for env in self._envs for i in env.get_info()), np.int64, self.num_envs)

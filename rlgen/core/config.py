@@ -1,0 +1,294 @@
+"""Typed, frozen experiment configs read from YAML.
+
+An experiment is one game, one level split, one collected dataset, a list of learners, the
+seeds to train them with, and how to evaluate. Every section has defaults; unknown keys are
+errors that name the key. The resolved config (defaults filled in) is written next to every
+output, so each number in a report traces back to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlgen.core.games import check_game
+from rlgen.core.levels import (
+    DEFAULT_TEST_COUNT,
+    DEFAULT_TEST_START,
+    DEFAULT_VALIDATION_COUNT,
+    DEFAULT_VALIDATION_START,
+    LevelSet,
+    LevelSplit,
+)
+from rlgen.core.typed import ConfigError, from_dict, to_dict
+
+__all__ = [
+    "BehaviourConfig",
+    "CollectConfig",
+    "ConfigError",
+    "EnvConfig",
+    "EvaluateConfig",
+    "ExperimentConfig",
+    "LearnerSpec",
+    "LevelsConfig",
+    "RayConfig",
+    "load_config",
+]
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Which Procgen game and difficulty."""
+
+    game: str = "maze"
+    mode: str = "easy"
+
+    def __post_init__(self) -> None:
+        check_game(self.game, self.mode)
+
+
+@dataclass(frozen=True)
+class LevelsConfig:
+    """Training diversity and the fixed validation / test blocks (see `rlgen.core.levels`)."""
+
+    train: int = 200
+    """Number of training levels: levels [0, train)."""
+    validation: LevelSet = field(default_factory=lambda: LevelSet(DEFAULT_VALIDATION_START, DEFAULT_VALIDATION_COUNT))
+    test: LevelSet = field(default_factory=lambda: LevelSet(DEFAULT_TEST_START, DEFAULT_TEST_COUNT))
+
+    @property
+    def split(self) -> LevelSplit:
+        """The validated split; raises `LevelOverlapError` if the sets overlap."""
+        return LevelSplit(LevelSet(0, self.train), self.validation, self.test)
+
+    def __post_init__(self) -> None:
+        self.split  # noqa: B018  (validate at construction, before any work)
+
+
+@dataclass(frozen=True)
+class BehaviourConfig:
+    """The behaviour policy that collects data.
+
+    `name` is a registered policy (`random`, `maze_planner`, ...); with `epsilon` > 0 each action
+    is replaced by a uniformly random one with that probability. Skill is never assumed from
+    these settings: collection measures and records the mean return on the training levels.
+    """
+
+    name: str = "random"
+    epsilon: float = 0.0
+    options: dict = field(default_factory=dict)
+    """Policy-specific options, passed to its constructor (e.g. a planner's search budget)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise ConfigError(f"collect.policy.epsilon must lie in [0, 1], got {self.epsilon}")
+
+    @property
+    def label(self) -> str:
+        """A short name for dataset names: the policy, and the epsilon when it mixes."""
+        return self.name if self.epsilon == 0 else f"{self.name}-eps{self.epsilon:g}"
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    """How much data to collect and with how many Ray actors."""
+
+    policy: BehaviourConfig = field(default_factory=BehaviourConfig)
+    transitions: int = 100_000
+    """Exact number of transitions in the dataset."""
+    shard_transitions: int = 25_000
+    """Transitions per shard; a shard is the unit of work, of resumption and of checksumming."""
+    num_workers: int = 2
+    """Ray actors collecting in parallel."""
+    envs_per_worker: int = 16
+    """Procgen environments stepped together in each actor (one batched policy call per step)."""
+    seed: int = 0
+    version: int = 1
+    """Dataset version, part of the dataset name; bump it when the collection code changes."""
+
+    def __post_init__(self) -> None:
+        for key in ("transitions", "shard_transitions", "num_workers", "envs_per_worker", "version"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"collect.{key} must be at least 1, got {getattr(self, key)}")
+
+    @property
+    def num_shards(self) -> int:
+        return -(-self.transitions // self.shard_transitions)
+
+    def shard_quota(self, index: int) -> int:
+        """Transitions in shard `index`: full shards, then the remainder in the last one."""
+        if index < self.num_shards - 1:
+            return self.shard_transitions
+        return self.transitions - self.shard_transitions * (self.num_shards - 1)
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    """One learner to train: its registered algorithm name and hyperparameters.
+
+    The hyperparameters are checked against the learner's own config class (see
+    `rlgen.learn.registry`) when the experiment is validated, before any work starts.
+    """
+
+    algo: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.params.get("label", self.algo))
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """How trained policies (and the behaviour policy, as a reference) are evaluated.
+
+    Each split plays its first `levels_per_split` levels (all of them when None), every level
+    `episodes_per_level` times, the same levels and counts for every algorithm so that results
+    are paired.
+    """
+
+    episodes_per_level: int = 1
+    levels_per_split: int | None = 100
+    splits: tuple[str, ...] = ("train", "validation", "test")
+    num_workers: int = 2
+    envs_per_worker: int = 32
+    greedy: bool = True
+    """Act with the arg-max action (the paper's BC sampled by default; rlgen does not)."""
+    references: tuple[str, ...] = ("random", "behaviour")
+    """Reference rows in the report: `random` and the data's `behaviour` policy."""
+
+    def __post_init__(self) -> None:
+        for split in self.splits:
+            if split not in ("train", "validation", "test"):
+                raise ConfigError(f"evaluate.splits: unknown split {split!r}; valid: train, validation, test")
+        if self.episodes_per_level < 1:
+            raise ConfigError("evaluate.episodes_per_level must be at least 1")
+        for ref in self.references:
+            if ref not in ("random", "behaviour"):
+                raise ConfigError(f"evaluate.references: unknown reference {ref!r}; valid: random, behaviour")
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """Where Ray runs: embedded on this machine by default, or a cluster address."""
+
+    address: str | None = None
+    """`auto`, `ray://host:port` or `host:port`; falls back to $RAY_ADDRESS, then a local embedded Ray."""
+    num_cpus: int | None = None
+    """CPUs for an embedded Ray (all of this machine's when None)."""
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment: collect, train each learner for each seed, evaluate, report."""
+
+    name: str = "experiment"
+    env: EnvConfig = field(default_factory=EnvConfig)
+    levels: LevelsConfig = field(default_factory=LevelsConfig)
+    collect: CollectConfig = field(default_factory=CollectConfig)
+    learners: tuple[LearnerSpec, ...] = ()
+    seeds: tuple[int, ...] = (0,)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+    output_dir: str = "runs"
+    """Where runs (checkpoints, evaluations, reports) go, relative to the working directory."""
+    data_dir: str = "data"
+    """Where datasets go; $RLGEN_DATA_DIR overrides it."""
+    device: str = "cpu"
+    """Torch device for training and inference: cpu, cuda:0, or auto."""
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ConfigError("seeds: give at least one seed")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds: duplicate seeds in {list(self.seeds)}")
+
+    @property
+    def dataset_name(self) -> str:
+        """What the data is: environment, game, mode, training levels, behaviour, size, version."""
+        return (
+            f"procgen-{self.env.game}-{self.env.mode}-L{self.levels.train}-"
+            f"{self.collect.policy.label}-{_count_label(self.collect.transitions)}-s{self.collect.seed}-v{self.collect.version}"
+        )
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def dataset_dir(self) -> Path:
+        import os
+
+        return Path(os.environ.get("RLGEN_DATA_DIR", self.data_dir)) / self.dataset_name
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    def fingerprint(self, *sections: str) -> str:
+        """sha256 of the named sections (all when none), to detect a changed config on resume."""
+        data = self.to_dict()
+        if sections:
+            data = {k: data[k] for k in sections}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def with_overrides(self, overrides: list[str]) -> ExperimentConfig:
+        """Apply `section.key=value` overrides (values parsed as YAML) and re-validate."""
+        data = self.to_dict()
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            if not sep:
+                raise ConfigError(f"override {item!r} must look like section.key=value")
+            target = data
+            parts = key.split(".")
+            for part in parts[:-1]:
+                if not isinstance(target.get(part), dict):
+                    raise ConfigError(f"override {item!r}: {part!r} is not a config section")
+                target = target[part]
+            target[parts[-1]] = yaml.safe_load(raw)
+        return from_dict(ExperimentConfig, data)
+
+
+def _count_label(n: int) -> str:
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read a YAML experiment config; unknown keys and bad values raise `ConfigError`."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    try:
+        config = from_dict(ExperimentConfig, _learners_to_specs(data))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return config.with_overrides(overrides) if overrides else config
+
+
+def _learners_to_specs(data: dict) -> dict:
+    """YAML lists learners as flat mappings (`- algo: bc`, `steps: 500`); fold them into specs."""
+    learners = data.get("learners")
+    if not isinstance(learners, list):
+        return data
+    specs = []
+    for i, item in enumerate(learners):
+        if isinstance(item, str):
+            item = {"algo": item}
+        if not isinstance(item, dict) or "algo" not in item:
+            raise ConfigError(f"learners[{i}]: each learner needs an 'algo' key, got {item!r}")
+        if set(item) <= {"algo", "params"}:
+            specs.append(item)
+        else:
+            specs.append({"algo": item["algo"], "params": {k: v for k, v in item.items() if k != "algo"}})
+    return {**data, "learners": specs}
+
