@@ -1,0 +1,113 @@
+"""Loading a dataset: verify checksums, iterate episodes, build a d3rlpy replay buffer.
+
+A dataset is a folder: `manifest.json` plus `shards/shard-NNNNN.npz`. It is found by path, or by
+name under the data directory ($RLGEN_DATA_DIR, else ./data).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from rlgen.core.games import NUM_ACTIONS
+from rlgen.data.errors import DatasetError
+from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, manifest_sha256
+from rlgen.data.shards import EpisodeData, ShardReader, file_sha256
+
+SHARDS_DIR = "shards"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("RLGEN_DATA_DIR", "data"))
+
+
+class Dataset:
+    """A finished dataset on disk. Frames are decoded shard by shard, never all at once unless asked."""
+
+    def __init__(self, root: Path, manifest: DatasetManifest) -> None:
+        self.root = Path(root)
+        self.manifest = manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def sha256(self) -> str:
+        """The manifest's sha256: how results cite this dataset."""
+        return manifest_sha256(self.root)
+
+    def shard_path(self, name: str) -> Path:
+        return self.root / SHARDS_DIR / name
+
+    def verify(self) -> None:
+        """Check every shard exists and matches its manifest checksum; the error names the file."""
+        for record in self.manifest.shards:
+            path = self.shard_path(record.name)
+            if not path.exists():
+                raise DatasetError(
+                    f"shard {path} listed in {self.root / MANIFEST_NAME} is missing; "
+                    "rerun the collection command that built this dataset to re-create it"
+                )
+            actual = file_sha256(path)
+            if actual != record.sha256:
+                raise DatasetError(
+                    f"shard {path} is corrupt: sha256 {actual[:16]}... does not match the manifest's "
+                    f"{record.sha256[:16]}...; delete it and rerun the collection command to re-collect it"
+                )
+
+    def episodes(self) -> Iterator[EpisodeData]:
+        for record in self.manifest.shards:
+            yield from ShardReader(self.shard_path(record.name)).contents().episodes()
+
+    def to_d3rlpy(self):
+        """A d3rlpy ReplayBuffer: channel-first (3, 64, 64) uint8 frames, discrete actions.
+
+        Terminated episodes end in a terminal; truncated ones (step limit, or cut by a shard's
+        quota) end in a timeout, so their last action has no next frame and is not a transition.
+        Truncated episodes of one step carry no transition and are skipped.
+        """
+        import d3rlpy
+        from d3rlpy.dataset import Episode, InfiniteBuffer, ReplayBuffer
+
+        episodes = [
+            Episode(
+                observations=np.ascontiguousarray(ep.observations.transpose(0, 3, 1, 2)),
+                actions=ep.actions.astype(np.int64)[:, None],
+                rewards=ep.rewards.astype(np.float32)[:, None],
+                terminated=ep.terminated,
+            )
+            for ep in self.episodes()
+            if ep.terminated or ep.length > 1
+        ]
+        if not episodes:
+            raise DatasetError(f"dataset {self.root} has no usable episodes")
+        return ReplayBuffer(
+            InfiniteBuffer(),
+            episodes=episodes,
+            action_space=d3rlpy.ActionSpace.DISCRETE,
+            action_size=NUM_ACTIONS,
+        )
+
+
+def resolve_dataset_path(name_or_path: str | Path, data_dir: Path | None = None) -> Path:
+    path = Path(name_or_path)
+    if (path / MANIFEST_NAME).exists() or path.is_dir():
+        return path
+    return Path(data_dir or default_data_dir()) / str(name_or_path)
+
+
+def load_dataset(name_or_path: str | Path, data_dir: Path | None = None, verify: bool = True) -> Dataset:
+    """Open a dataset by folder path or by name under the data directory; verify checksums by default."""
+    root = resolve_dataset_path(name_or_path, data_dir)
+    if not root.exists():
+        raise DatasetError(
+            f"no dataset at {root}; build it with `rlgen collect CONFIG` or list datasets with `rlgen datasets list`"
+        )
+    dataset = Dataset(root, DatasetManifest.read(root))
+    if verify:
+        dataset.verify()
+    return dataset
