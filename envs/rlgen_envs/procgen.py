@@ -20,7 +20,8 @@ Levels are chosen in one of two ways. `ProcgenVecEnv(game, num_envs, start_level
 samples a level uniformly from [start_level, start_level + num_levels) on every reset
 (Procgen's own behaviour, used for collection). `ProcgenVecEnv.pinned(game, levels)` pins
 each environment slot to one level, so every listed level is played exactly as often as it is
-listed (used for evaluation, where paired comparisons need each test level played k times).
+listed, and `repin` moves a finished slot to the next level (used for evaluation, where paired
+comparisons need each test level played k times).
 """
 
 from __future__ import annotations
@@ -92,37 +93,38 @@ class ProcgenVecEnv(gymnasium.vector.VectorEnv):
         self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, NUM_ACTIONS))
         self._envs: list[Any] = []
         self._seed = seed
+        self._slot_seeds: list[int] | None = None  # per-slot seeds of pinned environments
 
     @classmethod
-    def pinned(cls, game: str, levels: Sequence[int], mode: str = "easy", seed: int = 0) -> ProcgenVecEnv:
-        """One slot per entry of `levels`, each replaying its own level; equal levels share a C++ env."""
-        levels = [int(level) for level in levels]
-        groups: list[tuple[int, int, int]] = []
-        for level in levels:
-            if groups and groups[-1][0] == level:
-                groups[-1] = (level, 1, groups[-1][2] + 1)
-            else:
-                groups.append((level, 1, 1))
-        return cls(game, mode=mode, seed=seed, _groups=groups)
+    def pinned(
+        cls, game: str, levels: Sequence[int], mode: str = "easy", seeds: Sequence[int] | None = None
+    ) -> ProcgenVecEnv:
+        """One slot per entry of `levels`, each replaying only its level; `repin` moves a slot.
+
+        Each slot is its own C++ environment (construction costs about 2 ms), so a slot whose
+        episode ended can be moved to another level while the others play on.
+        """
+        env = cls(game, mode=mode, _groups=[(int(level), 1, 1) for level in levels])
+        env._slot_seeds = list(seeds) if seeds is not None else None
+        return env
+
+    def repin(self, slot: int, level: int, seed: int = 0) -> np.ndarray:
+        """Start a new episode on `level` in `slot` (pinned envs only); returns its first frame."""
+        if self._group_specs[slot][2] != 1 or len(self._group_specs) != self.num_envs:
+            raise RuntimeError("repin needs an environment built with ProcgenVecEnv.pinned")
+        self._group_specs[slot] = (int(level), 1, 1)
+        self._envs[slot] = self._make(int(level), 1, 1, seed)
+        self._elapsed[slot] = 0
+        return np.array(self._envs[slot].observe()[1]["rgb"][0])
 
     # -- gymnasium API -------------------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         """(Re)create the C++ environments; `seed` fixes Procgen's level sampling and dynamics."""
-        from procgen import ProcgenGym3Env  # imported here: procgen prints on import
-
         if seed is not None:
             self._seed = seed
         self._envs = [
-            ProcgenGym3Env(
-                num=n,
-                env_name=self.game,
-                distribution_mode=self.mode,
-                start_level=start,
-                num_levels=count,
-                rand_seed=(self._seed * 1_000_003 + i) % (2**31 - 1),
-                num_threads=self.num_threads,
-            )
+            self._make(start, count, n, self._slot_seeds[i] if self._slot_seeds else self._seed * 1_000_003 + i)
             for i, (start, count, n) in enumerate(self._group_specs)
         ]
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
@@ -172,6 +174,19 @@ class ProcgenVecEnv(gymnasium.vector.VectorEnv):
             offset += env.num
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _make(self, start: int, count: int, num: int, seed: int):
+        from procgen import ProcgenGym3Env  # imported here: procgen prints on import
+
+        return ProcgenGym3Env(
+            num=num,
+            env_name=self.game,
+            distribution_mode=self.mode,
+            start_level=start,
+            num_levels=count,
+            rand_seed=int(seed) % (2**31 - 1),
+            num_threads=self.num_threads,
+        )
 
     def _observe(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parts = [env.observe() for env in self._envs]

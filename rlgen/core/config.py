@@ -159,6 +159,8 @@ class EvaluateConfig:
     envs_per_worker: int = 32
     greedy: bool = True
     """Act with the arg-max action (the paper's BC sampled by default; rlgen does not)."""
+    selection_levels: int = 20
+    """Validation levels (the first ones of the block) played for model selection during training."""
     references: tuple[str, ...] = ("random", "behaviour")
     """Reference rows in the report: `random` and the data's `behaviour` policy."""
 

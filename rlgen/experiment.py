@@ -1,0 +1,121 @@
+"""A whole experiment, stage by stage: collect -> train -> evaluate -> report.
+
+Each stage reads what the previous one left on disk, so each can be run on its own from the
+command line (`rlgen collect|train|evaluate|report CONFIG`) and `rlgen run CONFIG` resumes
+where an interrupted run stopped. The resolved config is written to the run folder first.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import yaml
+
+from rlgen.core.config import ExperimentConfig
+from rlgen.core.provenance import provenance
+from rlgen.data.atomic import atomic_write_bytes
+from rlgen.data.dataset import Dataset, load_dataset
+from rlgen.policies.base import RandomPolicy
+from rlgen.policies.registry import check_behaviour
+
+EVAL_DIR = "eval"
+REPORT_DIR = "report"
+
+
+def validate_experiment(config: ExperimentConfig) -> None:
+    """Every check that can fail before any work: names, hyperparameters, level splits."""
+    from rlgen.learn import learner_config
+
+    config.levels.split  # noqa: B018  (overlapping splits raise here)
+    check_behaviour(config.collect.policy, config.env.game)
+    for spec in config.learners:
+        learner_config(spec.algo, spec.params)
+    names = [spec.name for spec in config.learners]
+    if len(set(names)) != len(names):
+        raise ValueError(f"learners: two learners share a name in {names}; give one a distinct `label`")
+
+
+def write_resolved_config(config: ExperimentConfig) -> Path:
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    path = config.run_dir / "config.yaml"
+    atomic_write_bytes(path, yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
+    return path
+
+
+def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = True) -> list[Path]:
+    """Evaluate every trained run and the reference policies on the same paired jobs (Ray must run)."""
+    from rlgen.evaluate import behaviour_factory, evaluate_policies, make_jobs, write_records
+    from rlgen.learn import load_policy
+    from rlgen.train import run_dir, run_key
+
+    ev = config.evaluate
+    jobs = make_jobs(config.levels.split, ev.splits, ev.levels_per_split, ev.episodes_per_level)
+    identity = {"evaluate": config.to_dict()["evaluate"], "dataset_sha256": dataset.sha256, "levels": config.levels.split.to_dict()}
+    base = {"dataset": dataset.name, "dataset_sha256": dataset.sha256, "game": config.env.game, "mode": config.env.mode}
+    entries: dict[str, tuple] = {}
+    for spec in config.learners:
+        for seed in config.seeds:
+            path = run_dir(config, spec, seed)
+            factory = functools.partial(load_policy, path, config.device, greedy=ev.greedy)
+            trained = (path / "run.json").read_text() if (path / "run.json").exists() else ""
+            entries[run_key(spec, seed)] = (factory, {"policy": spec.name, "kind": "learner", "seed": seed}, trained)
+    for ref in ev.references:
+        if ref == "random":
+            factory = functools.partial(RandomPolicy, seed=config.collect.seed)
+        else:
+            factory = behaviour_factory(config.collect.policy, config.env.game, config.collect.seed)
+        entries[f"reference-{ref}"] = (factory, {"policy": ref, "kind": "reference", "seed": config.collect.seed}, "")
+
+    out = config.run_dir / EVAL_DIR
+    todo = {}
+    stamps = {key: {**identity, "trained": trained} for key, (_, _, trained) in entries.items()}
+    for key, (factory, _, _) in entries.items():
+        stamp = out / f"{key}.json"
+        if not (stamp.exists() and json.loads(stamp.read_text()) == stamps[key] and (out / f"{key}.csv").exists()):
+            todo[key] = factory
+    if todo:
+        results = evaluate_policies(
+            todo, config.env.game, config.env.mode, jobs,
+            num_workers=ev.num_workers, num_envs=ev.envs_per_worker, seed=config.collect.seed, progress=progress,
+        )  # fmt: skip
+        for key, records in results.items():
+            write_records(out / f"{key}.csv", records, {**entries[key][1], **base})
+            atomic_write_bytes(out / f"{key}.json", json.dumps(stamps[key]).encode())
+    return [out / f"{key}.csv" for key in entries]
+
+
+def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> str:
+    """Build the report from the run's evaluation files; returns its Markdown."""
+    from rlgen.report import build_report, load_records
+
+    paths = eval_paths or sorted((config.run_dir / EVAL_DIR).glob("*.csv"))
+    if not paths:
+        raise FileNotFoundError(f"no evaluation records under {config.run_dir / EVAL_DIR}; run `rlgen evaluate` first")
+    dataset_root = config.dataset_dir()
+    manifest_hash = load_dataset(dataset_root, verify=False).sha256 if dataset_root.exists() else "unknown"
+    prov = {
+        "config": str(config.run_dir / "config.yaml"),
+        "config_sha256": config.fingerprint(),
+        "dataset": {"name": config.dataset_name, "path": str(dataset_root), "manifest_sha256": manifest_hash},
+        "seeds": list(config.seeds),
+        "levels": {k: str(v) for k, v in (("train", config.levels.split.train), ("validation", config.levels.validation), ("test", config.levels.test))},
+        **provenance(),
+    }
+    return build_report(load_records(paths), config.run_dir / REPORT_DIR, provenance=prov)
+
+
+def run_experiment(config: ExperimentConfig, address: str | None = None, progress: bool = True) -> str:
+    """Collect (or reuse) the dataset, train, evaluate and report; returns the report's Markdown."""
+    from rlgen.collect import collect_dataset
+    from rlgen.ray_session import ray_session
+    from rlgen.train import train_all
+
+    validate_experiment(config)
+    write_resolved_config(config)
+    with ray_session(config.ray, address):
+        dataset = collect_dataset(config, progress=progress)
+        train_all(config, dataset.root, dataset.sha256, progress=progress)
+        paths = evaluate_all(config, dataset, progress=progress)
+    return report(config, paths)

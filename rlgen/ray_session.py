@@ -1,0 +1,42 @@
+"""Starting or joining Ray: embedded on this machine by default, a cluster when given an address.
+
+rlgen's embedded Ray binds to 127.0.0.1, has no dashboard and no usage statistics (set
+RAY_USAGE_STATS_ENABLED=1 to turn them back on). A cluster is joined through `--address`, the
+config's `ray.address`, or $RAY_ADDRESS, in that order.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+from rlgen.core.config import RayConfig
+
+
+@contextmanager
+def ray_session(config: RayConfig, address: str | None = None) -> Iterator[None]:
+    """Use the running Ray if there is one; otherwise start (and at the end stop) one."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    address = address or config.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=True, logging_level="WARNING")
+    else:
+        ray.init(
+            num_cpus=config.num_cpus,
+            include_dashboard=False,
+            dashboard_host="127.0.0.1",
+            _node_ip_address="127.0.0.1",
+            log_to_driver=True,
+            logging_level="WARNING",
+            configure_logging=True,
+        )
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -1,0 +1,99 @@
+"""Training stage: fit every (learner, seed) of an experiment on its dataset, as Ray tasks.
+
+Each run gets its own folder `runs/<experiment>/train/<learner>-seed<k>/` holding the
+checkpoint, `learner.json`, the training log and `run.json` (which config, dataset manifest
+hash and seed produced it). A run whose `run.json` matches is skipped, so rerunning an
+interrupted experiment trains only what is missing. Model selection, where a learner asks
+for it, plays validation levels only: the test block is never seen during training.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rlgen.core.config import ExperimentConfig, LearnerSpec
+from rlgen.core.levels import LevelSplit
+from rlgen.data.atomic import atomic_write_bytes
+
+RUN_RECORD = "run.json"
+
+
+def run_key(spec: LearnerSpec, seed: int) -> str:
+    return f"{spec.name}-seed{seed}"
+
+
+def run_dir(config: ExperimentConfig, spec: LearnerSpec, seed: int) -> Path:
+    return config.run_dir / "train" / run_key(spec, seed)
+
+
+def _run_identity(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str) -> dict:
+    return {
+        "learner": {"algo": spec.algo, "params": spec.params},
+        "seed": seed,
+        "dataset": config.dataset_name,
+        "dataset_sha256": dataset_sha256,
+        "levels": config.levels.split.to_dict(),
+        "selection": {"levels": config.evaluate.selection_levels},
+    }
+
+
+def is_trained(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str) -> bool:
+    path = run_dir(config, spec, seed) / RUN_RECORD
+    if not path.exists():
+        return False
+    return json.loads(path.read_text()).get("identity") == _run_identity(config, spec, seed, dataset_sha256)
+
+
+def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str) -> dict:
+    """Fit one learner with one seed in this process; returns the run record."""
+    import torch
+
+    from rlgen.data.dataset import load_dataset
+    from rlgen.evaluate import make_jobs, mean_return_scorer
+    from rlgen.learn import fit, learner_config
+
+    torch.set_num_threads(1)  # one CPU per Ray task; runs go side by side instead
+    dataset = load_dataset(dataset_root)
+    # The data's training levels must stay clear of this experiment's unseen levels.
+    split = LevelSplit(dataset.manifest.levels.train, config.levels.validation, config.levels.test)
+    algo_config = learner_config(spec.algo, spec.params)
+    validate = None
+    if getattr(algo_config, "validate_every", 0):
+        jobs = make_jobs(split, ("validation",), config.evaluate.selection_levels, 1)
+        validate = mean_return_scorer(config.env.game, config.env.mode, jobs, config.evaluate.envs_per_worker, seed)
+    out = run_dir(config, spec, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    fit(algo_config, dataset.to_d3rlpy(), seed=seed, device=config.device, out_dir=out, validate=validate, show_progress=False)
+    record = {
+        "identity": _run_identity(config, spec, seed, dataset.sha256),
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "experiment": config.name,
+    }
+    atomic_write_bytes(out / RUN_RECORD, json.dumps(record, indent=1).encode())
+    return record
+
+
+def train_all(config: ExperimentConfig, dataset_root: Path, dataset_sha256: str, progress: bool = True) -> list[Path]:
+    """Train every (learner, seed) not yet trained, as Ray tasks of one CPU each (Ray must be running)."""
+    import ray
+    from tqdm.auto import tqdm
+
+    todo = [
+        (spec, seed)
+        for spec in config.learners
+        for seed in config.seeds
+        if not is_trained(config, spec, seed, dataset_sha256)
+    ]
+    task = ray.remote(num_cpus=1, max_retries=0)(train_one)
+    refs = {task.remote(config, spec, seed, str(dataset_root)): (spec, seed) for spec, seed in todo}
+    with tqdm(total=len(refs), unit="runs", desc="train", disable=not progress or not refs) as bar:
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            spec, seed = refs.pop(ready[0])
+            record = ray.get(ready[0])
+            bar.set_postfix_str(f"{run_key(spec, seed)} {record['train_seconds']:.0f}s")
+            bar.update(1)
+    return [run_dir(config, spec, seed) for spec in config.learners for seed in config.seeds]
