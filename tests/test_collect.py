@@ -1,0 +1,103 @@
+"""Collection on real Procgen, in-process and through real Ray actors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rlgen.collect import collect_dataset, collect_shard, shard_name
+from rlgen.core.config import ExperimentConfig
+from rlgen.data.dataset import load_dataset
+from rlgen.data.errors import DatasetError
+from rlgen.data.shards import read_shard
+from rlgen_envs import episode_step_limit
+
+
+def tiny_config(**overrides) -> ExperimentConfig:
+    items = {
+        "levels.train": 5,
+        "collect.transitions": 1500,
+        "collect.shard_transitions": 600,
+        "collect.envs_per_worker": 4,
+        "collect.num_workers": 2,
+        "ray.num_cpus": 2,
+        **overrides,
+    }
+    return ExperimentConfig().with_overrides([f"{k}={v}" for k, v in items.items()])
+
+
+def test_shard_is_exact_complete_and_deterministic(tmp_path):
+    config = tiny_config()
+    (tmp_path / "a").mkdir()
+    record = collect_shard(config, 1, tmp_path / "a")
+    again = collect_shard(config, 1, tmp_path)
+    assert record.sha256 == again.sha256
+    assert record.transitions == 600
+    contents = read_shard(tmp_path / shard_name(1))
+    assert set(contents.level_seeds) <= set(range(5))
+    limit = episode_step_limit("maze")
+    for ep in contents.episodes():
+        if ep.partial:
+            assert ep.truncated
+        elif ep.truncated:
+            assert ep.length == limit and not ep.level_complete
+        else:
+            assert ep.terminated
+    assert contents.partial[:-1].sum() == 0  # only the last episode may be cut
+    other = collect_shard(config, 2, tmp_path)
+    assert other.sha256 != record.sha256  # shards are seeded apart
+
+
+def test_planner_collects_expert_episodes(tmp_path):
+    config = tiny_config(**{"collect.policy": "{name: maze_planner}"})
+    record = collect_shard(config, 0, tmp_path)
+    full = [r for r, p in zip(record.returns, record.partial) if not p]
+    assert full and all(r == 10.0 for r in full)
+    assert record.stats["seconds"] > 0
+
+
+def test_collect_with_ray_resume_and_corruption(ray_local, tmp_path):
+    config = tiny_config()
+    dataset = collect_dataset(config, progress=False)
+    manifest = dataset.manifest
+    assert manifest.transitions == 1500 and len(manifest.shards) == 3
+    assert [s.transitions for s in manifest.shards] == [600, 600, 300]
+    assert manifest.levels.train.count == 5
+    assert manifest.behaviour["name"] == "random" and manifest.behaviour["skill"]["episodes"] > 0
+    assert "numpy" in manifest.provenance["packages"]
+    hashes = [s.sha256 for s in manifest.shards]
+
+    # Interrupted run: the manifest never got written and one shard is missing; a stray
+    # temporary file lies beside the others. Rerunning completes it with identical bytes.
+    root = dataset.root
+    (root / "manifest.json").unlink()
+    (root / "shards" / shard_name(1)).unlink()
+    (root / "shards" / ".tmp-shard-00001.npz.123.abc").write_bytes(b"partial")
+    with pytest.warns(UserWarning, match="temporary"):
+        resumed = collect_dataset(config, progress=False)
+    assert [s.sha256 for s in resumed.manifest.shards] == hashes
+    assert not list((root / "shards").glob(".tmp-*"))
+
+    # A corrupt shard is named on load, with what to do.
+    shard = root / "shards" / shard_name(2)
+    data = bytearray(shard.read_bytes())
+    data[-100] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match=r"shard-00002.npz is corrupt.*rerun"):
+        load_dataset(root)
+
+    # The same folder with a different collection config is refused.
+    with pytest.raises(DatasetError, match="different config"):
+        bad = tiny_config(**{"collect.envs_per_worker": 8})
+        (root / "collect.json").write_text(json.dumps({"other": 1}))
+        collect_dataset(bad, progress=False)
+
+
+def test_dataset_to_d3rlpy(ray_local):
+    dataset = collect_dataset(tiny_config(), progress=False)
+    buffer = dataset.to_d3rlpy()
+    assert buffer.dataset_info.action_size == 15
+    episode = buffer.episodes[0]
+    assert episode.observations.shape[1:] == (3, 64, 64) and episode.observations.dtype == np.uint8
+    n_terminal = sum(ep.terminated for ep in buffer.episodes)
+    assert n_terminal == sum(1 for ep in dataset.episodes() if ep.terminated)
