@@ -31,6 +31,8 @@ def ray_local():
         _temp_dir=temp_dir,
         logging_level="ERROR",
         object_store_memory=200_000_000,
+        # workers import test modules (policies defined in tests) like the driver does
+        runtime_env={"env_vars": {"PYTHONPATH": os.path.dirname(__file__)}},
     )
     yield ray
     ray.shutdown()
