@@ -1,0 +1,56 @@
+"""The command line: clear errors for bad input, and the datasets subcommands."""
+
+import pytest
+
+from rlgen.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("collect:\n  transitons: 10\n")
+    code, _, err = run(capsys, "collect", str(config))
+    assert code == 2 and "collect.transitons" in err
+
+
+def test_unknown_game_lists_games(capsys):
+    code, _, err = run(capsys, "collect", "configs/quickstart.yaml", "--set", "env.game=pong")
+    assert code == 2 and "bigfish" in err
+
+
+def test_overlapping_levels_refused_before_work(capsys, tmp_path):
+    code, _, err = run(
+        capsys, "run", "configs/quickstart.yaml", "--set", "levels.train=2000010", "--set", f"output_dir={tmp_path}"
+    )
+    assert code == 2 and "overlap" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_unknown_algorithm_lists_algorithms(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "configs/quickstart.yaml", "--set", "learners=[{algo: iql}]", "--set", f"output_dir={tmp_path}")
+    assert code == 2 and "bc" in err and "cql" in err and "dt" in err
+
+
+def test_missing_config_file(capsys):
+    code, _, err = run(capsys, "run", "no/such.yaml")
+    assert code == 2 and "no/such.yaml" in err
+
+
+def test_datasets_list_and_verify_missing(capsys, tmp_path):
+    code, out, _ = run(capsys, "datasets", "list", "--data-dir", str(tmp_path))
+    assert code == 0 and "no datasets" in out
+    code, _, err = run(capsys, "datasets", "verify", "nothing-here", "--data-dir", str(tmp_path))
+    assert code == 2 and "nothing-here" in err
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for sub in ("run", "collect", "train", "evaluate", "report", "datasets"):
+        assert sub in out
