@@ -186,7 +186,8 @@ def _check_records(records: pd.DataFrame | Sequence[Mapping], source: str = "rec
                 f"{group['return'].iloc[i]!r} on {game}/{mode} is not the Cobbe min-max normalization "
                 f"({expected[i]!r})"
             )
-    return frame.reset_index(drop=True)
+    # A canonical order, so that sums (and so every number) do not depend on the record order.
+    return frame.sort_values(_KEY, kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,20 +215,16 @@ def _score_matrix(episodes: pd.DataFrame, column: str, label: str) -> pd.DataFra
 def _level_interval(
     episodes: pd.DataFrame, rng: np.random.Generator, n_resamples: int
 ) -> stats.ConfidenceInterval:
+    """Interval over levels of the mean over tasks of each task's mean per-level score."""
     per_level = episodes.groupby([*_TASK, "level_seed"], sort=True)["normalized_return"].mean()
-    values = per_level.to_numpy()
     tasks = per_level.index.droplevel("level_seed").map("/".join).to_numpy()
-    names = np.unique(tasks)
-    if names.size == 1:
-        statistic = stats.mean
-    else:
-        slices = [np.flatnonzero(tasks == name) for name in names]
-
-        def statistic(resample: np.ndarray) -> float:
-            return float(np.mean([resample[s].mean() for s in slices]))
-
+    _, task_index, levels_per_task = np.unique(tasks, return_inverse=True, return_counts=True)
+    # Resampling within tasks keeps each task's level count, so scaling a level's value by
+    # n_levels / (n_tasks * levels in its task) makes the plain mean weigh every task equally.
+    scale = tasks.size / (levels_per_task.size * levels_per_task[task_index])
     return stats.bootstrap_ci_over_units(
-        values, statistic, strata=tasks, rng=rng, n_resamples=n_resamples, confidence=CONFIDENCE
+        per_level.to_numpy() * scale, stats.mean, strata=task_index, rng=rng,
+        n_resamples=n_resamples, confidence=CONFIDENCE,
     )
 
 
@@ -320,9 +317,14 @@ def compute_report_table(
     Rows are ordered by dataset, then learners before references, policy name, and split
     (train, validation, test, gap). See the module docstring for what each column means.
     """
+    return _compute(_check_records(records), bootstrap_seed, n_resamples)
+
+
+def _compute(frame: pd.DataFrame, bootstrap_seed: int, n_resamples: int) -> pd.DataFrame:
+    """`compute_report_table` on records `_check_records` has already checked."""
     if isinstance(bootstrap_seed, bool) or not isinstance(bootstrap_seed, (int, np.integer)) or bootstrap_seed < 0:
         raise ValueError(f"bootstrap_seed must be a non-negative integer, got {bootstrap_seed!r}")
-    frame = _check_records(records)
+    frame = frame.copy()
     frame[_SUCCESS] = frame["success"].astype(np.float64)
     rows = []
     for dataset, by_dataset in frame.groupby("dataset", sort=True):
@@ -392,9 +394,9 @@ def render_mapping(data: object, indent: int = 0) -> list[str]:
             else:
                 lines.append(f"{pad}- **{key}**: {_scalar(value)}")
     elif isinstance(data, (list, tuple)):
-        for item in data:
+        for i, item in enumerate(data):
             if isinstance(item, (Mapping, list, tuple)):
-                lines.append(f"{pad}-")
+                lines.append(f"{pad}- item {i + 1}:")
                 lines += render_mapping(item, indent + 1)
             else:
                 lines.append(f"{pad}- {_scalar(item)}")
@@ -510,15 +512,25 @@ def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=110, format="png", metadata={"Software": None})
 
 
+def _runs(sub: pd.DataFrame) -> dict[str, int]:
+    """Most runs a policy has on any split (the tick label's count)."""
+    splits = sub[sub["split"].isin(SPLITS)]
+    return {p: int(n) for p, n in splits.groupby("policy")["n_runs"].max().items()}
+
+
 def _shade_references(ax, policies: Sequence[str], kinds: Mapping[str, str]) -> None:
     for x, policy in enumerate(policies):
         if kinds[policy] == "reference":
             ax.axvspan(x - 0.45, x + 0.45, color="0.92", zorder=0)
 
 
-def _policy_ticks(ax, policies: Sequence[str], kinds: Mapping[str, str]) -> None:
+def _policy_ticks(ax, policies: Sequence[str], kinds: Mapping[str, str], runs: Mapping[str, int]) -> None:
+    labels = []
+    for p in policies:
+        count = f"{runs[p]} run" + ("" if runs[p] == 1 else "s")
+        labels.append(f"{p} (reference)\n{count}" if kinds[p] == "reference" else f"{p}\n{count}")
     ax.set_xticks(range(len(policies)))
-    ax.set_xticklabels([f"{p}\n(reference)" if kinds[p] == "reference" else p for p in policies])
+    ax.set_xticklabels(labels)
     for label, policy in zip(ax.get_xticklabels(), policies):
         if kinds[policy] == "reference":
             label.set_fontstyle("italic")
@@ -531,7 +543,7 @@ def plot_train_vs_test(table: pd.DataFrame, path: Path) -> None:
     from matplotlib.lines import Line2D
 
     datasets = sorted(table["dataset"].unique())
-    width = max(6.0, 1.3 * table["policy"].nunique() + 2.5)
+    width = max(7.0, 1.3 * table["policy"].nunique() + 2.5)
     fig, axes = _figure(len(datasets), width, "Normalized IQM on train, validation and test levels (95% CI over runs)")
     for ax, dataset in zip(axes, datasets):
         sub = table[table["dataset"] == dataset]
@@ -550,7 +562,7 @@ def plot_train_vs_test(table: pd.DataFrame, path: Path) -> None:
                           linestyles="dashed" if reference else "solid")
                 ax.plot(x + offset, row["iqm_normalized"], "o", ms=7, color=color,
                         markerfacecolor="white" if reference else color, markeredgewidth=1.8)
-        _policy_ticks(ax, policies, kinds)
+        _policy_ticks(ax, policies, kinds, _runs(table[table["dataset"] == dataset]))
         ax.set_ylabel("normalized IQM")
         ax.set_title(f"dataset {dataset}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -566,7 +578,7 @@ def plot_gap(table: pd.DataFrame, path: Path) -> None:
 
     gaps = table[table["split"] == GAP_SPLIT]
     datasets = sorted(table["dataset"].unique())
-    width = max(6.0, 1.1 * table["policy"].nunique() + 2.5)
+    width = max(7.0, 1.2 * table["policy"].nunique() + 2.5)
     fig, axes = _figure(len(datasets), width, "Generalization gap: train − test normalized IQM (95% paired CI over runs)")
     for ax, dataset in zip(axes, datasets):
         sub = gaps[gaps["dataset"] == dataset]
@@ -585,7 +597,7 @@ def plot_gap(table: pd.DataFrame, path: Path) -> None:
                       linestyles="dashed" if reference else "solid")
             ax.plot(x, row["iqm_normalized"], "D", ms=7, color="tab:red",
                     markerfacecolor="white" if reference else "tab:red", markeredgewidth=1.8)
-        _policy_ticks(ax, policies, kinds)
+        _policy_ticks(ax, policies, kinds, _runs(table[table["dataset"] == dataset]))
         ax.set_ylabel("gap (normalized IQM)")
         ax.set_title(f"dataset {dataset}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -619,7 +631,7 @@ def build_report(
     The same records, provenance and seed give byte-identical report.csv and report.md.
     """
     frame = _check_records(records)
-    table = compute_report_table(frame, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples)
+    table = _compute(frame, bootstrap_seed, n_resamples)
     seeds = {
         dataset: {policy: sorted(int(s) for s in group["seed"].unique()) for policy, group in by_dataset.groupby("policy")}
         for dataset, by_dataset in frame.groupby("dataset")

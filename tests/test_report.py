@@ -1,0 +1,345 @@
+"""The report stage on synthetic evaluation records whose numbers can be checked by hand.
+
+Fixture: bigfish hard (Cobbe range 0..40, so normalized = return / 40). Every run plays every
+level twice; per-level offsets and per-episode offsets sum to zero, so a run's mean normalized
+score on a split is exactly its base value below.
+
+- bc (learner, seeds 0-3): train [0.5, 0.6, 0.7, 0.9], validation = train - 0.1, test = train - 0.25
+- cql (learner, seeds 0-2): train 0.8 each, validation 0.6 each, test [0.3, 0.5, 0.1]
+- random (reference, eval seed 0): 0.1 on every split
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rlgen import report
+from rlgen.core.games import normalize_returns
+
+DATASET = "procgen/bigfish-hard-L4-random-v0"
+SHA = "0f" * 32
+LEVELS = {"train": [0, 1, 2, 3], "validation": [1_000_000, 1_000_001], "test": [2_000_000, 2_000_001, 2_000_002, 2_000_003]}
+LEVEL_OFFSETS = {"train": [-0.1, 0.1, -0.05, 0.05], "validation": [-0.05, 0.05], "test": [-0.1, 0.1, -0.05, 0.05]}
+EPISODE_OFFSETS = [-0.02, 0.02]
+BASES = {
+    ("bc", "learner"): {
+        "train": [0.5, 0.6, 0.7, 0.9],
+        "validation": [0.4, 0.5, 0.6, 0.8],
+        "test": [0.25, 0.35, 0.45, 0.65],
+    },
+    ("cql", "learner"): {"train": [0.8, 0.8, 0.8], "validation": [0.6, 0.6, 0.6], "test": [0.3, 0.5, 0.1]},
+    ("random", "reference"): {"train": [0.1], "validation": [0.1], "test": [0.1]},
+}
+PROVENANCE = {
+    "git_revision": "abc123-dirty",
+    "configs": {"bc": "configs/bc.yaml", "cql": "configs/cql.yaml"},
+    "datasets": {DATASET: SHA},
+    "packages": {"numpy": "1.26.4", "d3rlpy": "2.8.1"},
+    "seeds": [0, 1, 2, 3],
+}
+
+
+def episode(policy, kind, seed, split, level, ep, normalized, game="bigfish", mode="hard", dataset=DATASET, sha=SHA):
+    low, high = {"bigfish": (0.0, 40.0), "coinrun": (5.0, 10.0)}[game]
+    ret = low + normalized * (high - low)
+    return {
+        "policy": policy, "kind": kind, "seed": seed, "dataset": dataset, "dataset_sha256": sha,
+        "game": game, "mode": mode, "split": split, "level_seed": level, "episode": ep,
+        "return": ret, "normalized_return": float(normalize_returns(ret, game, mode)),
+        "length": 500, "success": bool(normalized > 0.5),
+    }
+
+
+def make_records(bases=BASES):
+    records = []
+    for (policy, kind), splits in bases.items():
+        for split, per_run in splits.items():
+            for seed, base in enumerate(per_run):
+                for level, level_offset in zip(LEVELS[split], LEVEL_OFFSETS[split]):
+                    for ep, ep_offset in enumerate(EPISODE_OFFSETS):
+                        records.append(episode(policy, kind, seed, split, level, ep, base + level_offset + ep_offset))
+    return records
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    markdown = report.build_report(make_records(), out, provenance=PROVENANCE, bootstrap_seed=0, n_resamples=1000)
+    table = pd.read_csv(out / "report.csv")
+    return out, markdown, table
+
+
+def row(table, policy, split):
+    rows = table[(table["policy"] == policy) & (table["split"] == split)]
+    assert len(rows) == 1, (policy, split)
+    return rows.iloc[0]
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "policy, split, mean, iqm, n_runs, n_levels",
+    [
+        ("bc", "train", 0.675, 0.65, 4, 4),  # 4 runs: IQM drops the lowest and highest run
+        ("bc", "validation", 0.575, 0.55, 4, 2),
+        ("bc", "test", 0.425, 0.40, 4, 4),
+        ("cql", "train", 0.8, 0.8, 3, 4),
+        ("cql", "test", 0.3, 0.3, 3, 4),  # 3 runs: nothing trimmed
+        ("random", "test", 0.1, 0.1, 1, 4),
+    ],
+)
+def test_split_rows_match_hand_computed_values(built, policy, split, mean, iqm, n_runs, n_levels):
+    _, _, table = built
+    r = row(table, policy, split)
+    assert r["mean_normalized"] == pytest.approx(mean)
+    assert r["mean_return"] == pytest.approx(40 * mean)
+    assert r["iqm_normalized"] == pytest.approx(iqm)
+    assert (r["n_runs"], r["n_tasks"], r["n_levels"], r["n_episodes"]) == (n_runs, 1, n_levels, n_runs * n_levels * 2)
+    assert r["iqm_ci_low"] <= r["iqm_normalized"] + 1e-12 and r["iqm_normalized"] - 1e-12 <= r["iqm_ci_high"]
+    assert r["mean_ci_low"] <= r["mean_normalized"] <= r["mean_ci_high"]
+    assert r["mean_ci_over"] == "levels"
+    assert r["dataset"] == DATASET and r["dataset_sha256"] == SHA
+
+
+def test_success_rate_matches_episode_counts(built):
+    _, _, table = built
+    records = pd.DataFrame(make_records())
+    for (policy, split), group in records.groupby(["policy", "split"]):
+        # Every run has the same number of episodes, so the per-run average equals the pooled rate.
+        assert row(table, policy, split)["success_rate"] == pytest.approx(group["success"].mean())
+
+
+def test_intervals_over_runs_and_over_levels(built):
+    _, _, table = built
+    bc_test = row(table, "bc", "test")
+    assert 0.25 <= bc_test["iqm_ci_low"] < bc_test["iqm_ci_high"] <= 0.65  # within the runs' range
+    # One evaluation seed: no interval over runs, but the levels still vary.
+    random_test = row(table, "random", "test")
+    assert random_test["iqm_ci_low"] == random_test["iqm_ci_high"] == pytest.approx(0.1)
+    assert random_test["mean_ci_low"] < 0.1 < random_test["mean_ci_high"]
+
+
+def test_gap_rows_are_paired_train_minus_test(built):
+    _, _, table = built
+    bc = row(table, "bc", report.GAP_SPLIT)
+    # Every bc run loses exactly 0.25: the paired interval has no width.
+    assert bc["iqm_normalized"] == pytest.approx(0.25)
+    assert bc["mean_normalized"] == pytest.approx(0.25)
+    assert bc["mean_return"] == pytest.approx(10.0)
+    for column in ("iqm_ci_low", "iqm_ci_high", "mean_ci_low", "mean_ci_high"):
+        assert bc[column] == pytest.approx(0.25)
+    assert bc["mean_ci_over"] == "runs (paired)"
+    assert bc["n_runs"] == 4 and pd.isna(bc["n_levels"]) and pd.isna(bc["n_episodes"])
+
+    cql = row(table, "cql", report.GAP_SPLIT)
+    assert cql["iqm_normalized"] == pytest.approx(0.5)  # per-run gaps 0.5, 0.3, 0.7
+    assert 0.3 - 1e-9 <= cql["iqm_ci_low"] < 0.5 < cql["iqm_ci_high"] <= 0.7 + 1e-9
+    assert row(table, "random", report.GAP_SPLIT)["iqm_normalized"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_row_order_learners_first_then_references(built):
+    _, _, table = built
+    assert list(table.columns) == list(report.REPORT_COLUMNS)
+    assert list(dict.fromkeys(table["policy"])) == ["bc", "cql", "random"]
+    assert list(table[table["policy"] == "bc"]["split"]) == ["train", "validation", "test", report.GAP_SPLIT]
+
+
+def test_multi_task_scores_are_pooled_per_run_and_task(tmp_path):
+    # 4 runs x 2 tasks; one episode per (run, task, split, level) at a constant value.
+    bigfish = [0.1, 0.2, 0.3, 0.4]
+    coinrun = [0.0, 0.9, 1.0, 0.95]
+    records = []
+    for seed in range(4):
+        for split in ("train", "test"):
+            shift = 0.0 if split == "train" else 0.1
+            for level in range(4):
+                records.append(episode("bc", "learner", seed, split, level, 0, bigfish[seed] - shift, game="bigfish", mode="hard"))
+            for level in range(2):
+                records.append(episode("bc", "learner", seed, split, level, 0, coinrun[seed] - shift, game="coinrun", mode="easy"))
+    table = report.compute_report_table(records, n_resamples=300)
+    train = row(table, "bc", "train")
+    # pooled 8 scores 0, .1, .2, .3, .4, .9, .95, 1 -> drop two each end -> mean(.2, .3, .4, .9)
+    assert train["iqm_normalized"] == pytest.approx(0.45)
+    assert train["mean_normalized"] == pytest.approx((sum(bigfish) + sum(coinrun)) / 8)
+    assert (train["n_runs"], train["n_tasks"], train["n_levels"]) == (4, 2, 6)
+    # Every level of a task scores the same (averaged over runs): no spread over levels.
+    assert train["mean_ci_low"] == pytest.approx(train["mean_normalized"])
+    assert train["mean_ci_high"] == pytest.approx(train["mean_normalized"])
+    assert row(table, "bc", report.GAP_SPLIT)["iqm_normalized"] == pytest.approx(0.1)
+
+    # The level interval weighs both tasks equally although bigfish has twice coinrun's levels.
+    constant = [episode("bc", "learner", 0, "test", lvl, 0, 0.2) for lvl in range(4)]
+    constant += [episode("bc", "learner", 0, "test", lvl, 0, 0.8, game="coinrun", mode="easy") for lvl in range(2)]
+    test = row(report.compute_report_table(constant, n_resamples=200), "bc", "test")
+    assert test["mean_normalized"] == pytest.approx(0.5)
+    assert test["mean_ci_low"] == pytest.approx(0.5) and test["mean_ci_high"] == pytest.approx(0.5)
+
+
+def test_a_run_missing_a_task_is_refused():
+    records = [episode("bc", "learner", seed, "test", 0, 0, 0.5) for seed in range(2)]
+    records.append(episode("bc", "learner", 0, "test", 0, 0, 0.5, game="coinrun", mode="easy"))
+    with pytest.raises(ValueError, match="seed 1 has no episodes on task coinrun/easy"):
+        report.compute_report_table(records, n_resamples=10)
+
+
+# --- determinism -------------------------------------------------------------------------------
+
+
+def test_same_records_give_byte_identical_tables(built, tmp_path):
+    out, markdown, _ = built
+    shuffled = make_records()
+    random.Random(0).shuffle(shuffled)
+    again = report.build_report(shuffled, tmp_path, provenance=PROVENANCE, bootstrap_seed=0, n_resamples=1000)
+    assert again == markdown
+    for name in ("report.csv", "report.md"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_bootstrap_seed_changes_intervals_not_points():
+    records = make_records()
+    a = report.compute_report_table(records, bootstrap_seed=0, n_resamples=300)
+    b = report.compute_report_table(records, bootstrap_seed=1, n_resamples=300)
+    for column in ("iqm_normalized", "mean_normalized", "success_rate"):
+        assert a[column].equals(b[column])
+    intervals = ["iqm_ci_low", "iqm_ci_high", "mean_ci_low", "mean_ci_high"]
+    assert not a[intervals].equals(b[intervals])
+
+
+def test_adding_a_policy_leaves_other_rows_unchanged():
+    base = report.compute_report_table(make_records(), n_resamples=300)
+    extra = dict(BASES)
+    extra[("dt", "learner")] = {"train": [0.6, 0.7], "test": [0.2, 0.4]}
+    more = report.compute_report_table(make_records(extra), n_resamples=300)
+    kept = more[more["policy"] != "dt"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, base)
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def test_markdown_layout_legend_and_provenance(built):
+    out, markdown, _ = built
+    assert (out / "report.md").read_text(encoding="utf-8") == markdown
+    lines = markdown.splitlines()
+    table_rows = [line for line in lines if line.startswith("| ")]
+    iqm_rows = table_rows[1:4]
+    assert [r.split(" | ")[0] for r in iqm_rows] == ["| bc", "| cql", "| random *(reference)*"]
+    assert iqm_rows[0] == "| bc | 4 | " + " | ".join(
+        f"{p:.3f} [{lo:.3f}, {hi:.3f}]"
+        for p, lo, hi in [(row(built[2], "bc", s)["iqm_normalized"], row(built[2], "bc", s)["iqm_ci_low"],
+                           row(built[2], "bc", s)["iqm_ci_high"]) for s in ("train", "validation", "test", report.GAP_SPLIT)]
+    ) + " |"
+    assert "| bc | 4 | 0.650 [" in markdown and "0.250 [0.250, 0.250] |" in markdown
+    assert "How to read these numbers" in markdown and "stratified-bootstrap" in markdown
+    assert SHA in markdown
+    assert "  - bc (training seeds): 0, 1, 2, 3" in markdown
+    assert "  - random (evaluation seeds): 0" in markdown
+    assert "- **git_revision**: `abc123-dirty`" in lines
+    assert "- **packages**:" in lines and "  - **numpy**: `1.26.4`" in lines
+    assert "- **seeds**: `0`, `1`, `2`, `3`" in lines
+    assert "Bootstrap: 1000 resamples, seed 0" in markdown
+
+
+def test_render_mapping_nested():
+    lines = report.render_mapping({"a": {"b": {"c": 1}}, "runs": [{"seed": 0}, {"seed": 1}], "empty": {}})
+    assert lines == [
+        "- **a**:", "  - **b**:", "    - **c**: `1`",
+        "- **runs**:", "  - item 1:", "    - **seed**: `0`", "  - item 2:", "    - **seed**: `1`",
+        "- **empty**: (empty)",
+    ]
+
+
+@pytest.mark.parametrize("name", ["train_vs_test.png", "gap.png"])
+def test_plots_are_valid_pngs(built, name):
+    from matplotlib import image
+
+    out, _, _ = built
+    data = (out / name).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+    pixels = image.imread(out / name)
+    assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
+    assert pixels[..., :3].std() > 0  # not a blank canvas
+
+
+# --- loading and checking records ------------------------------------------------------------
+
+
+def write_per_policy(records, folder: Path) -> list[Path]:
+    frame = pd.DataFrame(records)
+    paths = []
+    for policy, group in frame.groupby("policy"):
+        path = folder / f"{policy}.csv"
+        group.to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
+def test_load_records_round_trip_gives_the_same_report(tmp_path):
+    records = make_records()
+    loaded = report.load_records(write_per_policy(records, tmp_path))
+    assert len(loaded) == len(records) and loaded["success"].dtype == bool
+    from_csv = report.compute_report_table(loaded, n_resamples=200)
+    from_memory = report.compute_report_table(records, n_resamples=200)
+    pd.testing.assert_frame_equal(from_csv, from_memory)
+
+
+def test_missing_column_names_the_file_and_column(tmp_path):
+    paths = write_per_policy(make_records(), tmp_path)
+    broken = pd.read_csv(paths[1]).drop(columns=["success"])
+    broken.to_csv(paths[1], index=False)
+    with pytest.raises(ValueError, match=rf"{paths[1].name}: missing required column 'success'"):
+        report.load_records(paths)
+    records = [{k: v for k, v in r.items() if k != "level_seed"} for r in make_records()]
+    with pytest.raises(ValueError, match="missing required column 'level_seed'"):
+        report.build_report(records, tmp_path / "out", provenance={})
+
+
+def test_unreadable_file_is_named(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="empty.csv"):
+        report.load_records([empty])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r: r.update(normalized_return=r["normalized_return"] + 0.1), "Cobbe"),
+        (lambda r: r.update(split="holdout"), "unknown split"),
+        (lambda r: r.update(kind="baseline"), "unknown kind"),
+        (lambda r: r.update(kind="reference"), "both a learner and a reference"),
+        (lambda r: r.update(dataset_sha256="ff" * 32), "more than one manifest sha256"),
+        (lambda r: r.update(mode="extreme"), "unknown mode"),
+        (lambda r: r.update(success="maybe"), "booleans"),
+    ],
+)
+def test_inconsistent_records_are_refused(change, message):
+    records = make_records()
+    change(records[0])
+    with pytest.raises(ValueError, match=message):
+        report.compute_report_table(records, n_resamples=10)
+
+
+def test_duplicate_episodes_are_refused():
+    records = make_records()
+    with pytest.raises(ValueError, match="duplicate episode record"):
+        report.compute_report_table(records + records[:1], n_resamples=10)
+
+
+def test_empty_records_are_refused():
+    with pytest.raises(ValueError, match="no evaluation records"):
+        report.compute_report_table(pd.DataFrame(columns=list(report.REQUIRED_COLUMNS)))
+
+
+def test_non_procgen_games_skip_cobbe_check():
+    records = [episode("bc", "learner", 0, "test", lvl, 0, 0.3) for lvl in range(2)]
+    for r in records:
+        r.update(game="webshop", mode="default", normalized_return=0.3)
+    table = report.compute_report_table(records, n_resamples=10)
+    assert row(table, "bc", "test")["mean_normalized"] == pytest.approx(0.3)
