@@ -1,0 +1,291 @@
+"""What the d3rlpy-based learners share: the base config, the training loop, checkpoints.
+
+One training loop serves BC, CQL and DT. It calls d3rlpy's public per-step API (sample a
+minibatch from the buffer, `algo.update(batch)`) rather than `algo.fit`, for three reasons:
+validation must happen at exact gradient steps (d3rlpy's `fit` drops the remainder of
+`n_steps // n_steps_per_epoch` and its transformer `fit` has no epoch hook); the best weights must
+be kept in memory and restored; and d3rlpy's loggers would write `d3rlpy_logs/` into the working
+directory. Nothing here writes outside `out_dir`. The loop is the body of d3rlpy 2.8.1's
+`fit` (`sample_transition_batch` / `sample_trajectory_batch(batch_size, length=context_size)`,
+then `update`), so training maths is d3rlpy's own.
+
+A run folder holds, and nothing is pickled:
+
+- `model.pt`: `{module name: state_dict}` of the algorithm's torch modules (`torch.save`);
+  reloaded with `torch.load(..., weights_only=True)`.
+- `learner.json`: the algorithm name, the rlgen config, d3rlpy's serialized config (its encoder,
+  observation scaler and every hyperparameter), observation shape, action size, the decision
+  transformer's target return, training seconds, steps and every validation result.
+- `train_log.csv`: step, mean of each loss since the previous row, validation value (empty
+  where none was measured).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import platform
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import d3rlpy
+import numpy as np
+import torch
+from d3rlpy.base import LearnableBase, LearnableConfig
+from d3rlpy.serializable_config import CONFIG_STORAGE
+from tqdm.auto import tqdm
+
+import rlgen
+from rlgen.core.games import NUM_ACTIONS
+from rlgen.core.typed import to_dict
+from rlgen.data.atomic import atomic_write_bytes
+from rlgen.learn.encoders import ImpalaEncoderFactory
+from rlgen.learn.registry import LEARNER_FILE, TrainedLearner, Validator
+from rlgen.policies.base import Policy
+
+__all__ = ["LearnerConfig", "MODEL_FILE", "TRAIN_LOG_FILE", "buffer_spec", "load_algo", "train_d3rlpy"]
+
+MODEL_FILE = "model.pt"
+TRAIN_LOG_FILE = "train_log.csv"
+FRAME_SHAPE = (3, 64, 64)
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerConfig:
+    """Hyperparameters every built-in learner has. Defaults follow the generalization-gap paper.
+
+    Field checks raise `ValueError`, which `rlgen.core.typed.from_dict` reports as a
+    `ConfigError` prefixed with the config's key path.
+    """
+
+    steps: int = 100_000
+    """Gradient steps."""
+    batch_size: int = 256
+    """Minibatch size (the paper: 256-512). Transitions, or for DT sequences of `context_size`."""
+    learning_rate: float = 5e-4
+    """Adam learning rate (the paper: 5e-4)."""
+    validate_every: int = 10_000
+    """Call the caller's `validate(policy)` every this many gradient steps and at the end, and keep
+    the best-scoring weights; 0 = never (the final weights are the model)."""
+    log_every: int = 100
+    """Write a `train_log.csv` row (mean losses over the window) every this many gradient steps."""
+    encoder_channels: tuple[int, ...] = (16, 32, 32)
+    """Channels of the IMPALA encoder's three conv stages."""
+    feature_size: int = 256
+    """Width of the IMPALA encoder's final linear layer."""
+    label: str | None = None
+    """Name in reports (default: the algorithm name), to tell two configs of one algorithm apart."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "feature_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.validate_every < 0:
+            raise ValueError(f"validate_every must be 0 (never) or positive, got {self.validate_every}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not self.encoder_channels or any(c < 1 for c in self.encoder_channels):
+            raise ValueError(f"encoder_channels must be positive channel counts, got {self.encoder_channels}")
+
+    def encoder_factory(self) -> ImpalaEncoderFactory:
+        return ImpalaEncoderFactory(channels=list(self.encoder_channels), feature_size=self.feature_size)
+
+
+def buffer_spec(buffer: Any) -> tuple[tuple[int, ...], int]:
+    """(observation shape, action size) of a buffer, after checking it is what the learners take."""
+    info = buffer.dataset_info
+    if info.action_space != d3rlpy.ActionSpace.DISCRETE:
+        raise ValueError(f"the buffer's action space is {info.action_space}; rlgen learners need DISCRETE actions")
+    if info.action_size != NUM_ACTIONS:
+        raise ValueError(f"the buffer has action_size={info.action_size}; Procgen has {NUM_ACTIONS} actions")
+    shape = tuple(int(s) for s in info.observation_signature.shape[0])
+    dtype = info.observation_signature.dtype[0]
+    if shape != FRAME_SHAPE:
+        hint = " (channel-last: transpose frames to channel-first)" if shape == (64, 64, 3) else ""
+        raise ValueError(f"the buffer's observations are {shape}{hint}; rlgen learners take {FRAME_SHAPE} frames")
+    if dtype != np.uint8:
+        raise ValueError(f"the buffer's observations are {dtype}; rlgen keeps frames uint8 (never float32)")
+    if buffer.transition_count < 1:
+        raise ValueError("the buffer holds no transitions")
+    return shape, int(info.action_size)
+
+
+def train_d3rlpy(
+    *,
+    algo_name: str,
+    config: LearnerConfig,
+    d3rlpy_config: LearnableConfig,
+    buffer: Any,
+    seed: int,
+    device: str,
+    out_dir: Path,
+    validate: Validator | None,
+    show_progress: bool,
+    make_policy: Callable[[LearnableBase], Policy],
+    context_size: int | None = None,
+    extra_meta: dict[str, Any] | None = None,
+    target_return: float | None = None,
+) -> TrainedLearner:
+    """Train `d3rlpy_config`'s algorithm on `buffer` for `config.steps` gradient steps.
+
+    `context_size` set: sample sequences for a transformer; else transitions. `make_policy(algo)`
+    wraps the current weights as a policy, for `validate` and for the returned `TrainedLearner`.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    observation_shape, action_size = buffer_spec(buffer)
+    d3rlpy.seed(seed)
+    torch.manual_seed(seed)
+    algo = d3rlpy_config.create(device=device)
+    algo.create_impl(observation_shape, action_size)
+    assert algo.impl is not None
+    modules = algo.impl.modules.get_torch_modules()
+
+    def sample() -> Any:
+        if context_size is None:
+            return buffer.sample_transition_batch(config.batch_size)
+        return buffer.sample_trajectory_batch(config.batch_size, length=context_size)
+
+    validating = validate is not None and config.validate_every > 0
+    validation: list[tuple[int, float]] = []
+    best: tuple[int, float] | None = None
+    best_state: dict[str, dict[str, torch.Tensor]] | None = None
+    train_seconds = validation_seconds = 0.0
+    log = _TrainLog(out_dir / TRAIN_LOG_FILE)
+    progress = tqdm(total=config.steps, disable=not show_progress, desc=f"{algo_name} (seed {seed})")
+    try:
+        for step in range(1, config.steps + 1):
+            start = time.perf_counter()
+            losses = algo.update(sample())
+            train_seconds += time.perf_counter() - start
+            log.add(losses)
+            value = None
+            if validating and (step % config.validate_every == 0 or step == config.steps):
+                start = time.perf_counter()
+                value = float(validate(make_policy(algo)))  # type: ignore[misc]
+                validation_seconds += time.perf_counter() - start
+                if not math.isfinite(value):
+                    raise ValueError(f"validate() returned {value} at step {step}")
+                validation.append((step, value))
+                if best is None or value > best[1]:
+                    best = (step, value)
+                    best_state = {name: _cpu_copy(m.state_dict()) for name, m in modules.items()}
+            if value is not None or step % config.log_every == 0 or step == config.steps:
+                log.write_row(step, value)
+            if show_progress and step % 10 == 0:
+                progress.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
+            progress.update(1)
+    finally:
+        progress.close()
+        log.close()
+
+    if best_state is not None:
+        for name, module in modules.items():
+            module.load_state_dict(best_state[name])
+
+    meta = {
+        "algo": algo_name,
+        "config": to_dict(config),
+        "d3rlpy_algo": d3rlpy_config.get_type(),
+        "d3rlpy_config": algo.config.serialize(),
+        "observation_shape": list(observation_shape),
+        "action_size": action_size,
+        "target_return": target_return,
+        "seed": seed,
+        "device": device,
+        "steps": config.steps,
+        "train_seconds": round(train_seconds, 3),
+        "validation_seconds": round(validation_seconds, 3),
+        "steps_per_second": round(config.steps / train_seconds, 3) if train_seconds > 0 else None,
+        "validation": [[s, v] for s, v in validation],
+        "best_validation_step": best[0] if best else None,
+        "best_validation_value": best[1] if best else None,
+        "dataset": {"episodes": len(buffer.episodes), "transitions": int(buffer.transition_count)},
+        "versions": {
+            "rlgen": rlgen.__version__,
+            "d3rlpy": d3rlpy.__version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        **(extra_meta or {}),
+    }
+    save_checkpoint(out_dir, modules, meta)
+    return TrainedLearner(
+        algo=algo_name,
+        config=config,
+        policy=make_policy(algo),
+        out_dir=out_dir,
+        steps=config.steps,
+        train_seconds=train_seconds,
+        validation_seconds=validation_seconds,
+        validation=tuple(validation),
+        best_step=best[0] if best else None,
+        best_value=best[1] if best else None,
+        target_return=target_return,
+    )
+
+
+def save_checkpoint(out_dir: Path, modules: dict[str, torch.nn.Module], meta: dict[str, Any]) -> None:
+    """Write `model.pt` (state dicts only) then `learner.json`, each atomically."""
+    buf = io.BytesIO()
+    torch.save({name: m.state_dict() for name, m in modules.items()}, buf)
+    atomic_write_bytes(out_dir / MODEL_FILE, buf.getvalue())
+    atomic_write_bytes(out_dir / LEARNER_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+
+
+def load_algo(out_dir: Path, device: str) -> tuple[LearnableBase, dict[str, Any]]:
+    """Rebuild a d3rlpy algorithm from `learner.json` and load `model.pt` into it; returns (algo, meta)."""
+    out_dir = Path(out_dir)
+    meta = json.loads((out_dir / LEARNER_FILE).read_text())
+    config_cls = CONFIG_STORAGE[LearnableConfig].config_list[meta["d3rlpy_algo"]]
+    d3rlpy_config = config_cls.deserialize(meta["d3rlpy_config"])
+    algo = d3rlpy_config.create(device=device)
+    algo.create_impl(tuple(meta["observation_shape"]), int(meta["action_size"]))
+    assert algo.impl is not None
+    map_location = "cpu" if device.startswith("cpu") else device
+    states = torch.load(out_dir / MODEL_FILE, map_location=map_location, weights_only=True)
+    modules = algo.impl.modules.get_torch_modules()
+    if set(states) != set(modules):
+        raise ValueError(f"{out_dir / MODEL_FILE} holds modules {sorted(states)}, expected {sorted(modules)}")
+    for name, module in modules.items():
+        module.load_state_dict(states[name])
+    return algo, meta
+
+
+def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
+class _TrainLog:
+    """`train_log.csv`, streamed: one row per logging window, columns fixed by the first losses."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "w", newline="")
+        self._writer = csv.writer(self._file)
+        self._names: list[str] | None = None
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def add(self, losses: dict[str, float]) -> None:
+        if self._names is None:
+            self._names = list(losses)
+            self._writer.writerow(["step", *self._names, "validation"])
+        for name, value in losses.items():
+            self._sums[name] = self._sums.get(name, 0.0) + float(value)
+        self._count += 1
+
+    def write_row(self, step: int, validation: float | None) -> None:
+        assert self._names is not None
+        means = [self._sums.get(n, 0.0) / max(self._count, 1) for n in self._names]
+        self._writer.writerow([step, *(f"{m:.6g}" for m in means), "" if validation is None else repr(validation)])
+        self._file.flush()
+        self._sums, self._count = {}, 0
+
+    def close(self) -> None:
+        self._file.close()
+

@@ -1,0 +1,159 @@
+"""The IMPALA ResNet encoder, registered with d3rlpy as encoder type ``"impala"``.
+
+The generalization-gap paper (../shared/reference/generalization-gap.md) trains every offline
+learner on Procgen with the encoder of IMPALA (Espeholt et al., 2018, "IMPALA: Scalable
+Distributed Deep-RL with Importance Weighted Actor-Learner Architectures", Fig. 3): three
+stages of conv3x3 -> maxpool(3, stride 2) -> two residual blocks, 16/32/32 channels, then a
+linear layer to 256 features. d3rlpy's default pixel encoder is the Nature-DQN network, so
+rlgen registers this one and every built-in learner uses it.
+
+Being a d3rlpy `EncoderFactory` dataclass, it serializes into an algorithm's JSON config as
+``{"type": "impala", "params": {"channels": [16, 32, 32], "feature_size": 256}}`` and is rebuilt
+from it (importing this module registers the type).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from d3rlpy.models.encoders import EncoderFactory, register_encoder_factory
+from d3rlpy.models.torch import Encoder, EncoderWithAction
+from d3rlpy.serializable_config import CONFIG_STORAGE
+from torch import nn
+
+__all__ = ["ImpalaEncoder", "ImpalaEncoderFactory", "ImpalaEncoderWithAction", "ImpalaTrunk"]
+
+
+class _ResidualBlock(nn.Module):
+    """x + conv(relu(conv(relu(x)))), channels and resolution unchanged."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv0 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv1(F.relu(self.conv0(F.relu(x))))
+
+
+class _ConvSequence(nn.Module):
+    """conv3x3 -> maxpool(3, stride 2, padding 1) -> two residual blocks: halves the resolution."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.res0 = _ResidualBlock(out_channels)
+        self.res1 = _ResidualBlock(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(self.conv(x), kernel_size=3, stride=2, padding=1)
+        return self.res1(self.res0(x))
+
+
+class ImpalaTrunk(nn.Module):
+    """The convolutional part: (B, C, H, W) float -> (B, channels[-1] * H/8 * W/8), after a ReLU."""
+
+    def __init__(self, observation_shape: Sequence[int], channels: Sequence[int]) -> None:
+        super().__init__()
+        in_channels, height, width = observation_shape
+        stages = []
+        for out_channels in channels:
+            stages.append(_ConvSequence(in_channels, out_channels))
+            in_channels = out_channels
+            height, width = (height + 1) // 2, (width + 1) // 2
+        self.stages = nn.Sequential(*stages)
+        self.output_size = in_channels * height * width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.stages(x)).flatten(1)
+
+
+class ImpalaEncoder(Encoder):
+    """(B, 3, 64, 64) float in [0, 1] (d3rlpy's PixelObservationScaler) -> (B, feature_size)."""
+
+    def __init__(self, observation_shape: Sequence[int], channels: Sequence[int], feature_size: int) -> None:
+        super().__init__()
+        self.trunk = ImpalaTrunk(observation_shape, channels)
+        self.fc = nn.Linear(self.trunk.output_size, feature_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return F.relu(self.fc(self.trunk(x)))
+
+
+class ImpalaEncoderWithAction(EncoderWithAction):
+    """(B, 3, 64, 64) frames and actions -> (B, feature_size): trunk features concatenated with
+    the action (one-hot when discrete) before the linear layer, as d3rlpy's own pixel encoder does.
+
+    None of rlgen's built-in discrete learners needs it (DiscreteBC, DiscreteCQL and the discrete
+    decision transformer only call `create`); it is here so that d3rlpy algorithms with
+    state-action encoders can use the IMPALA encoder too.
+    """
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        action_size: int,
+        channels: Sequence[int],
+        feature_size: int,
+        discrete_action: bool,
+    ) -> None:
+        super().__init__()
+        self.trunk = ImpalaTrunk(observation_shape, channels)
+        self.fc = nn.Linear(self.trunk.output_size + action_size, feature_size)
+        self.action_size = action_size
+        self.discrete_action = discrete_action
+
+    def forward(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if self.discrete_action:
+            action = F.one_hot(action.view(-1).long(), num_classes=self.action_size).float()
+        return F.relu(self.fc(torch.cat([self.trunk(x), action], dim=1)))
+
+
+@dataclasses.dataclass()
+class ImpalaEncoderFactory(EncoderFactory):
+    """d3rlpy encoder factory for the IMPALA ResNet.
+
+    Args:
+        channels: output channels of the three conv stages (IMPALA: 16, 32, 32). Each stage
+            halves the resolution, so 64x64 frames leave the trunk as channels[-1] x 8 x 8.
+        feature_size: width of the final linear layer (IMPALA and the paper: 256). For the
+            decision transformer this is also the transformer's width.
+    """
+
+    channels: list[int] = dataclasses.field(default_factory=lambda: [16, 32, 32])
+    feature_size: int = 256
+
+    def create(self, observation_shape: Sequence[int]) -> ImpalaEncoder:  # type: ignore[override]
+        _check_pixel_shape(observation_shape)
+        return ImpalaEncoder(observation_shape, self.channels, self.feature_size)
+
+    def create_with_action(  # type: ignore[override]
+        self, observation_shape: Sequence[int], action_size: int, discrete_action: bool = False
+    ) -> ImpalaEncoderWithAction:
+        _check_pixel_shape(observation_shape)
+        return ImpalaEncoderWithAction(
+            observation_shape, action_size, self.channels, self.feature_size, discrete_action
+        )
+
+    @staticmethod
+    def get_type() -> str:
+        return "impala"
+
+
+def _check_pixel_shape(observation_shape: Sequence[int]) -> None:
+    shape = tuple(observation_shape)
+    if len(shape) != 3:
+        raise ValueError(f"the IMPALA encoder takes (channels, height, width) frames, got shape {shape}")
+    if shape[-1] in (1, 3, 4) and shape[0] not in (1, 3, 4):
+        raise ValueError(
+            f"the IMPALA encoder takes channel-first frames (3, 64, 64), got {shape}: "
+            "transpose observations to channel-first before building the d3rlpy buffer"
+        )
+
+
+# Registered once per process: d3rlpy asserts on a second registration (e.g. a module reload).
+if ImpalaEncoderFactory.get_type() not in CONFIG_STORAGE[EncoderFactory].config_list:
+    register_encoder_factory(ImpalaEncoderFactory)
