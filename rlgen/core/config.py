@@ -251,7 +251,7 @@ class ExperimentConfig:
                     raise ConfigError(f"override {item!r}: {part!r} is not a config section")
                 target = target[part]
             target[parts[-1]] = yaml.safe_load(raw)
-        return from_dict(ExperimentConfig, data)
+        return from_dict(ExperimentConfig, _learners_to_specs(data))
 
 
 def _count_label(n: int) -> str:

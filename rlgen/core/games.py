@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rlgen_envs.procgen import NUM_ACTIONS  # noqa: F401  (re-exported: the action count lives with the env)
+
 MODES = ("easy", "hard")
 
 # (min, max) return per game, easy and hard (Cobbe et al. 2020, Table in Appendix C).
@@ -32,10 +34,6 @@ COBBE_RETURN_RANGES: dict[str, dict[str, tuple[float, float]]] = {
 
 GAMES: tuple[str, ...] = tuple(sorted(COBBE_RETURN_RANGES))
 
-# Procgen ends an episode after this many steps (its C++ `timeout`); 1000 unless a game sets
-# its own. Measured here with random play: maze and leaper stop at 500, the rest at 1000.
-_SHORT_TIMEOUT_GAMES = {"maze": 500, "leaper": 500}
-NUM_ACTIONS = 15
 
 
 class UnknownNameError(ValueError):
@@ -48,12 +46,6 @@ def check_game(game: str, mode: str = "easy") -> None:
         raise UnknownNameError(f"unknown Procgen game {game!r}; valid games: {', '.join(GAMES)}")
     if mode not in MODES:
         raise UnknownNameError(f"unknown Procgen mode {mode!r}; valid modes: {', '.join(MODES)}")
-
-
-def episode_step_limit(game: str) -> int:
-    """Steps after which Procgen ends an episode as a timeout (truncation, not termination)."""
-    check_game(game)
-    return _SHORT_TIMEOUT_GAMES.get(game, 1000)
 
 
 def normalize_returns(returns: np.ndarray | float, game: str, mode: str) -> np.ndarray:

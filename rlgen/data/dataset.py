@@ -71,7 +71,7 @@ class Dataset:
         Truncated episodes of one step carry no transition and are skipped.
         """
         import d3rlpy
-        from d3rlpy.dataset import Episode, InfiniteBuffer, ReplayBuffer
+        from d3rlpy.dataset import Episode, InfiniteBuffer, ReplayBuffer, Signature
 
         episodes = [
             Episode(
@@ -88,6 +88,10 @@ class Dataset:
         return ReplayBuffer(
             InfiniteBuffer(),
             episodes=episodes,
+            # given, not inferred: d3rlpy logs a line per buffer when it infers them
+            observation_signature=Signature(dtype=[np.dtype(np.uint8)], shape=[episodes[0].observations.shape[1:]]),
+            action_signature=Signature(dtype=[np.dtype(np.int64)], shape=[(1,)]),
+            reward_signature=Signature(dtype=[np.dtype(np.float32)], shape=[(1,)]),
             action_space=d3rlpy.ActionSpace.DISCRETE,
             action_size=NUM_ACTIONS,
         )

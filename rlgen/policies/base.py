@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-NUM_ACTIONS = 15
+from rlgen.core.games import NUM_ACTIONS
 
 
 @runtime_checkable

@@ -12,10 +12,10 @@ every level solved with return 10 in 14.6 steps on average; 243 expansions (medi
 steps and 2.8 searches, 764 expansions (at most 6.6k) and 283 ms per episode, with every level
 still solved.
 
-How it acts: each slot holds a plan, a map from frame digest to the next planned action. `act`
-looks the current frame up; only a slot whose frame is off its plan (a new episode, or a step
-after an epsilon-random action inserted by `EpsilonMixture`) re-plans from its current saved
-state. Planning happens in a private one-environment Procgen instance, so the real
+How it acts: plans are maps from frame digest to the next planned action, remembered across
+slots and episodes (a level played again costs no search). `act` looks the current frame up;
+only a slot whose frame is on no known plan (a new level, or a step after an epsilon-random
+action inserted by `EpsilonMixture` off the known paths) searches from its current saved state. Planning happens in a private one-environment Procgen instance, so the real
 environments are never stepped or restored.
 """
 
@@ -63,10 +63,11 @@ class MazePlanner:
 
     SUPPORTED_GAMES = ("maze",)
 
-    def __init__(self, max_expansions: int = 20_000, seed: int = 0) -> None:
+    def __init__(self, max_expansions: int = 20_000, seed: int = 0, max_remembered: int = 500_000) -> None:
         if max_expansions < 1:
             raise ValueError(f"max_expansions must be positive, got {max_expansions}")
         self.max_expansions = max_expansions
+        self.max_remembered = max_remembered
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.stats: dict[str, int] = dict.fromkeys(
@@ -74,7 +75,10 @@ class MazePlanner:
         )
         self._env: Any = None
         self._scratch: Any = None
-        self._plans: list[Plan | None] = []
+        # Every plan step found so far, across slots and episodes: each is a step on a shortest
+        # path from its frame, so it stays right whenever that frame comes back (the same level
+        # played again, or a random action that lands on a planned cell). Cleared when full.
+        self._known: Plan = {}
         self._expected: list[bytes | None] = []
 
     def attach(self, env: Any) -> None:
@@ -90,14 +94,12 @@ class MazePlanner:
         self._scratch = ProcgenGym3Env(
             num=1, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1
         )
-        self._plans = [None] * env.num_envs
         self._expected = [None] * env.num_envs
 
     def reset(self, env_indices: np.ndarray) -> None:
-        """These slots begin new episodes: drop their plans (safe to call before `attach`)."""
+        """These slots begin new episodes: forget the frame they expected (safe before `attach`)."""
         for i in np.asarray(env_indices, dtype=np.int64).reshape(-1):
-            if i < len(self._plans):
-                self._plans[i] = None
+            if i < len(self._expected):
                 self._expected[i] = None
 
     def act(self, observations: np.ndarray) -> np.ndarray:
@@ -105,14 +107,13 @@ class MazePlanner:
         if self._env is None:
             raise RuntimeError("call attach(env) before act()")
         n = len(observations)
-        if n != len(self._plans):
-            raise ValueError(f"expected {len(self._plans)} observations, got {n}")
+        if n != len(self._expected):
+            raise ValueError(f"expected {len(self._expected)} observations, got {n}")
         digests = [frame_digest(frame) for frame in observations]
         actions = np.empty(n, dtype=np.int64)
         replan: list[int] = []
         for i, digest in enumerate(digests):
-            plan = self._plans[i]
-            step = plan.get(digest) if plan is not None else None
+            step = self._known.get(digest)
             if self._expected[i] is not None and digest != self._expected[i]:
                 self.stats["deviations"] += 1
             if step is None:
@@ -122,13 +123,16 @@ class MazePlanner:
         if replan:
             states = self._env.get_states()
             for i in replan:
-                plan = self._search(states[i], digests[i])
-                self._plans[i] = plan
+                step = self._known.get(digests[i])  # another slot may have just planned it
+                plan = self._search(states[i], digests[i]) if step is None else {digests[i]: step}
                 if plan is None:
                     self.stats["fallback_actions"] += 1
                     actions[i] = MAZE_MOVES[self.rng.integers(len(MAZE_MOVES))]
                     self._expected[i] = None
                 else:
+                    if len(self._known) + len(plan) > self.max_remembered:
+                        self._known.clear()
+                    self._known.update(plan)
                     actions[i], self._expected[i] = plan[digests[i]]
         return actions
 

@@ -80,7 +80,15 @@ def test_planner_recovers_from_epsilon_random_actions():
     np.testing.assert_array_equal(returns, 10.0)
     # Deviations are noticed from the frames alone, and each one off the plan is re-planned.
     assert planner.stats["deviations"] > 0
-    assert planner.stats["plans"] > len(returns) + env.num_envs
+    assert planner.stats["plans"] > env.num_envs
+
+
+def test_a_level_played_again_costs_no_search():
+    env = ProcgenVecEnv(game="maze", num_envs=2, start_level=7, num_levels=1, seed=0)
+    planner = MazePlanner()
+    returns, _, completed, _ = _play(env, planner, planner, episodes=6)
+    assert completed.all() and len(returns) >= 6
+    assert planner.stats["plans"] == 1
 
 
 def test_attach_refuses_other_games():
