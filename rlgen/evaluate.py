@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -23,6 +24,7 @@ import numpy as np
 
 from rlgen.core.games import normalize_returns
 from rlgen.core.levels import LevelSplit
+from rlgen.data.atomic import atomic_writer
 from rlgen.policies.base import Policy, call_if_present
 
 PolicyFactory = Callable[[], Policy]
@@ -178,12 +180,8 @@ def evaluate_policies(
 
 def write_records(path: Path, records: Iterable[dict], extra: dict) -> None:
     """Write per-episode records as CSV, each row prefixed with `extra` (policy, seed, dataset...)."""
-    from rlgen.data.atomic import atomic_writer
-
     rows = [{**extra, **r} for r in records]
     fields = list(extra) + list(RECORD_FIELDS)
-    import io
-
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()

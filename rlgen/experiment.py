@@ -27,7 +27,9 @@ REPORT_DIR = "report"
 def validate_experiment(config: ExperimentConfig) -> None:
     """Every check that can fail before any work: names, hyperparameters, level splits."""
     from rlgen.learn import learner_config
+    from rlgen.learn.registry import import_modules
 
+    import_modules(config.imports)
     config.levels.split  # noqa: B018  (overlapping splits raise here)
     check_behaviour(config.collect.policy, config.env.game)
     for spec in config.learners:
@@ -47,7 +49,7 @@ def write_resolved_config(config: ExperimentConfig) -> Path:
 def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = True) -> list[Path]:
     """Evaluate every trained run and the reference policies on the same paired jobs (Ray must run)."""
     from rlgen.evaluate import behaviour_factory, evaluate_policies, make_jobs, write_records
-    from rlgen.learn import load_policy
+    from rlgen.learn.registry import load_policy_after_imports
     from rlgen.train import run_dir, run_key
 
     ev = config.evaluate
@@ -58,7 +60,7 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
     for spec in config.learners:
         for seed in config.seeds:
             path = run_dir(config, spec, seed)
-            factory = functools.partial(load_policy, path, config.device, greedy=ev.greedy)
+            factory = functools.partial(load_policy_after_imports, config.imports, path, config.device, greedy=ev.greedy)
             trained = (path / "run.json").read_text() if (path / "run.json").exists() else ""
             entries[run_key(spec, seed)] = (factory, {"policy": spec.name, "kind": "learner", "seed": seed}, trained)
     for ref in ev.references:

@@ -53,7 +53,9 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     from rlgen.data.dataset import load_dataset
     from rlgen.evaluate import make_jobs, mean_return_scorer
     from rlgen.learn import fit, learner_config
+    from rlgen.learn.registry import import_modules
 
+    import_modules(config.imports)
     torch.set_num_threads(1)  # one CPU per Ray task; runs go side by side instead
     dataset = load_dataset(dataset_root)
     # The data's training levels must stay clear of this experiment's unseen levels.

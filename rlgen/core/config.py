@@ -203,6 +203,9 @@ class ExperimentConfig:
     """Where datasets go; $RLGEN_DATA_DIR overrides it."""
     device: str = "cpu"
     """Torch device for training and inference: cpu, cuda:0, or auto."""
+    imports: tuple[str, ...] = ()
+    """Python modules imported before any stage runs, in every process: a user's learner
+    registers itself on import (`rlgen.learn.register_learner`) and configs then name it."""
 
     def __post_init__(self) -> None:
         if not self.seeds:

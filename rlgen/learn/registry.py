@@ -46,6 +46,7 @@ from rlgen.policies.base import Policy
 
 __all__ = [
     "LEARNER_FILE",
+    "import_modules",
     "LearnerEntry",
     "TrainedLearner",
     "Validator",
@@ -63,6 +64,23 @@ LEARNER_FILE = "learner.json"
 
 Validator = Callable[[Policy], float]
 """`validate(policy) -> mean return on the validation levels`, supplied by the caller."""
+
+
+def import_modules(names: tuple[str, ...] | list[str]) -> None:
+    """Import the modules a config lists under `imports` (user learners register on import)."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"imports: cannot import {name!r} ({exc}); is it on PYTHONPATH in every Ray worker?") from exc
+
+
+def load_policy_after_imports(imports: tuple[str, ...], out_dir: str | Path, device: str = "cpu", *, greedy: bool = True) -> Policy:
+    """`load_policy` in a fresh process (a Ray actor): import the user's learner modules first."""
+    import_modules(imports)
+    return load_policy(out_dir, device, greedy=greedy)
 
 
 class FitFn(Protocol):

@@ -86,3 +86,11 @@ def test_level_overlap_error_type():
     with pytest.raises(ConfigError):
         ExperimentConfig().with_overrides(["levels.train=1000001"])
     assert issubclass(LevelOverlapError, ValueError)
+
+
+def test_imports_of_user_learner_modules_are_checked():
+    from rlgen.experiment import validate_experiment
+
+    config = load_config("configs/quickstart.yaml", ["imports=[no_such_learner_module]"])
+    with pytest.raises(ConfigError, match="no_such_learner_module"):
+        validate_experiment(config)
