@@ -10,6 +10,7 @@ until the final evaluation.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 # Fixed blocks far from any training range (training diversity up to 1,000,000 levels).
@@ -48,7 +49,7 @@ class LevelSet:
         return range(self.start, self.stop)
 
     def __contains__(self, level: object) -> bool:
-        return isinstance(level, (int,)) and self.start <= level < self.stop
+        return isinstance(level, numbers.Integral) and self.start <= level < self.stop
 
     def overlaps(self, other: LevelSet) -> bool:
         return self.start < other.stop and other.start < self.stop

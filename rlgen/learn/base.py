@@ -44,10 +44,11 @@ from rlgen.core.games import NUM_ACTIONS
 from rlgen.core.typed import to_dict
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.learn.encoders import ImpalaEncoderFactory
-from rlgen.learn.registry import LEARNER_FILE, TrainedLearner, Validator
+from rlgen.learn.policy import QLearningPolicy
+from rlgen.learn.registry import LEARNER_FILE, TrainedLearner, Validator, register_learner
 from rlgen.policies.base import Policy
 
-__all__ = ["LearnerConfig", "MODEL_FILE", "TRAIN_LOG_FILE", "buffer_spec", "load_algo", "train_d3rlpy"]
+__all__ = ["LearnerConfig", "MODEL_FILE", "TRAIN_LOG_FILE", "buffer_spec", "load_algo", "register_q_learner", "train_d3rlpy"]
 
 MODEL_FILE = "model.pt"
 TRAIN_LOG_FILE = "train_log.csv"
@@ -289,3 +290,31 @@ class _TrainLog:
     def close(self) -> None:
         self._file.close()
 
+
+
+def register_q_learner(name: str, config_cls: type) -> None:
+    """Register a d3rlpy Q-learning-family learner (BC, CQL, ...) under `name`.
+
+    `config_cls` is a `LearnerConfig` with a `to_d3rlpy()` method; training is `train_d3rlpy`
+    and the policy is the greedy (or, where it has a distribution, sampling) `QLearningPolicy`.
+    """
+
+    def fit(config, buffer, *, seed, device, out_dir, validate=None, show_progress=True) -> TrainedLearner:
+        return train_d3rlpy(
+            algo_name=name,
+            config=config,
+            d3rlpy_config=config.to_d3rlpy(),
+            buffer=buffer,
+            seed=seed,
+            device=device,
+            out_dir=out_dir,
+            validate=validate,
+            show_progress=show_progress,
+            make_policy=QLearningPolicy,
+        )
+
+    def load(out_dir: Path, device: str, *, greedy: bool = True) -> Policy:
+        algo, _ = load_algo(out_dir, device)
+        return QLearningPolicy(algo, greedy=greedy)
+
+    register_learner(name, config_cls, fit, load_fn=load)

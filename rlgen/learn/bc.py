@@ -8,17 +8,13 @@ unseen Procgen levels when the data covers many levels.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-from typing import Any
 
 from d3rlpy.algos import DiscreteBCConfig
 from d3rlpy.preprocessing import PixelObservationScaler
 
-from rlgen.learn.base import LearnerConfig, load_algo, train_d3rlpy
-from rlgen.learn.policy import QLearningPolicy
-from rlgen.learn.registry import TrainedLearner, Validator, register_learner
+from rlgen.learn.base import LearnerConfig, register_q_learner
 
-__all__ = ["BCConfig", "fit_bc", "load_bc"]
+__all__ = ["BCConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,33 +40,4 @@ class BCConfig(LearnerConfig):
         )
 
 
-def fit_bc(
-    config: BCConfig,
-    buffer: Any,
-    *,
-    seed: int,
-    device: str,
-    out_dir: Path,
-    validate: Validator | None = None,
-    show_progress: bool = True,
-) -> TrainedLearner:
-    return train_d3rlpy(
-        algo_name="bc",
-        config=config,
-        d3rlpy_config=config.to_d3rlpy(),
-        buffer=buffer,
-        seed=seed,
-        device=device,
-        out_dir=out_dir,
-        validate=validate,
-        show_progress=show_progress,
-        make_policy=QLearningPolicy,
-    )
-
-
-def load_bc(out_dir: Path, device: str, *, greedy: bool = True) -> QLearningPolicy:
-    algo, _ = load_algo(out_dir, device)
-    return QLearningPolicy(algo, greedy=greedy)
-
-
-register_learner("bc", BCConfig, fit_bc, load_fn=load_bc)
+register_q_learner("bc", BCConfig)

@@ -8,17 +8,13 @@ the generalization-gap paper's: alpha 4.0, a hard target-network copy every 1000
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-from typing import Any
 
 from d3rlpy.algos import DiscreteCQLConfig
 from d3rlpy.preprocessing import PixelObservationScaler
 
-from rlgen.learn.base import LearnerConfig, load_algo, train_d3rlpy
-from rlgen.learn.policy import QLearningPolicy
-from rlgen.learn.registry import TrainedLearner, Validator, register_learner
+from rlgen.learn.base import LearnerConfig, register_q_learner
 
-__all__ = ["CQLConfig", "fit_cql", "load_cql"]
+__all__ = ["CQLConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,33 +54,4 @@ class CQLConfig(LearnerConfig):
         )
 
 
-def fit_cql(
-    config: CQLConfig,
-    buffer: Any,
-    *,
-    seed: int,
-    device: str,
-    out_dir: Path,
-    validate: Validator | None = None,
-    show_progress: bool = True,
-) -> TrainedLearner:
-    return train_d3rlpy(
-        algo_name="cql",
-        config=config,
-        d3rlpy_config=config.to_d3rlpy(),
-        buffer=buffer,
-        seed=seed,
-        device=device,
-        out_dir=out_dir,
-        validate=validate,
-        show_progress=show_progress,
-        make_policy=QLearningPolicy,
-    )
-
-
-def load_cql(out_dir: Path, device: str, *, greedy: bool = True) -> QLearningPolicy:
-    algo, _ = load_algo(out_dir, device)
-    return QLearningPolicy(algo, greedy=greedy)
-
-
-register_learner("cql", CQLConfig, fit_cql, load_fn=load_cql)
+register_q_learner("cql", CQLConfig)
