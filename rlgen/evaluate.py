@@ -6,7 +6,7 @@ plays exactly the same episodes' levels and the comparison between algorithms is
 the next job while the others play on, and the policy acts on all slots in one batched call.
 
 Per-episode records (split, level seed, return, normalized return, length, success) are what
-reports are built from. Ray spreads the jobs over actors, each of which builds a policy once
+reports are built from. Ray spreads the jobs over actors, each of which builds the policy
 from a picklable factory (a checkpoint path for trained learners, a config for behaviour
 policies) and plays its share.
 """
@@ -115,16 +115,14 @@ def mean_return_scorer(game: str, mode: str, jobs: Sequence[EpisodeJob], num_env
 
 
 class PolicyEvaluator:
-    """A Ray actor that plays jobs for whichever policy it is given, building each policy once."""
+    """A Ray actor that plays shares of jobs; one process serves many (policy, share) items.
 
-    def __init__(self) -> None:
-        self._key: str | None = None
-        self._policy: Policy | None = None
+    The policy is built afresh for every share, so a share's results depend only on the share
+    (a random policy's draws do not carry over from whichever share the actor played before).
+    """
 
-    def play(self, key: str, factory: PolicyFactory, game: str, mode: str, jobs: list[EpisodeJob], num_envs: int, seed: int) -> list[dict]:
-        if key != self._key:
-            self._policy, self._key = factory(), key
-        return play_jobs(self._policy, game, mode, jobs, num_envs, seed)
+    def play(self, factory: PolicyFactory, game: str, mode: str, jobs: list[EpisodeJob], num_envs: int, seed: int) -> list[dict]:
+        return play_jobs(factory(), game, mode, jobs, num_envs, seed)
 
 
 def evaluate_policies(
@@ -156,7 +154,7 @@ def evaluate_policies(
 
     def submit(actor) -> None:
         key, share = items.pop(0)
-        ref = actor.play.remote(key, factories[key], game, mode, [jobs[i] for i in share], num_envs, seed)
+        ref = actor.play.remote(factories[key], game, mode, [jobs[i] for i in share], num_envs, seed)
         pending[ref] = (actor, key, share)
 
     for actor in actors:

@@ -61,3 +61,15 @@ def test_ray_evaluation_matches_in_process(ray_local):
     )  # fmt: skip
     assert results["right"] == play_jobs(FixedAction(), "coinrun", "easy", jobs, num_envs=8, seed=0)
     assert results["left"] == play_jobs(FixedAction(1), "coinrun", "easy", jobs, num_envs=8, seed=0)
+
+
+def test_ray_evaluation_of_a_random_policy_is_reproducible(ray_local):
+    from rlgen.policies.base import RandomPolicy
+
+    split = LevelSplit.with_diversity(10)
+    jobs = make_jobs(split, ("train",), levels_per_split=6, episodes_per_level=1)
+    run = lambda: evaluate_policies(  # noqa: E731
+        {"a": RandomPolicy, "b": RandomPolicy}, "maze", "easy", jobs, num_workers=2, num_envs=3, seed=0, progress=False
+    )
+    first, second = run(), run()
+    assert first == second and first["a"] == first["b"]
