@@ -5,6 +5,11 @@ collection code or learners. Source lives in the repository's `envs/` folder; th
 is `rlgen_envs` (the name `envs` is taken on the package index).
 """
 
-from rlgen_envs.procgen import PROCGEN_GAMES, ProcgenVecEnv, episode_step_limit
+import gymnasium
 
-__all__ = ["PROCGEN_GAMES", "ProcgenVecEnv", "episode_step_limit"]
+from rlgen_envs.procgen import PROCGEN_GAMES, ProcgenVecEnv, episode_step_limit
+from rlgen_envs.stitch_maze import StitchMazeEnv
+
+gymnasium.register("rlgen/StitchMaze-v0", entry_point="rlgen_envs.stitch_maze:StitchMazeEnv")
+
+__all__ = ["PROCGEN_GAMES", "ProcgenVecEnv", "StitchMazeEnv", "episode_step_limit"]

@@ -1,0 +1,187 @@
+"""A goal-conditioned grid maze for stitching tests: level seed -> layout, goal in the observation.
+
+Why its own environment: a stitching test needs exact control of where an episode starts and
+where its goal is, an exact key for "the same place" in two trajectories, and runs cheap enough
+that collect-train-evaluate takes minutes on 2 cores (Ghugare et al., 2024, used continuous
+point/ant mazes with k-means waypoints; see ../shared/reference/stitching.md). Here:
+
+- A level seed fixes the layout: a 7 x 7-cell maze carved by randomized depth-first search on a
+  15 x 15 block grid (walls between cells are blocks), with a fraction of interior walls knocked
+  out so that several routes exist. Padded to 16 x 16 blocks, rendered at 4 pixels a block.
+- Positions are free blocks `(row, col)`; `(level, row, col)` is an exact waypoint key, given in
+  `info["waypoint"]`. Actions: 0 stay, 1 up, 2 down, 3 left, 4 right; a move into a wall stays.
+- Reward 1 and `terminated` on reaching the goal; `truncated` after `max_episode_steps`.
+- `reset(options={"level": L, "start": (r, c), "goal": (r, c)})` picks a level and a task;
+  without options the level is drawn from [start_level, start_level + num_levels) and start and
+  goal are distinct free blocks drawn at random (all from the seeded `np_random`).
+- Observations, `obs_mode="vector"`: float32 (4 + 225,) = agent row, col, goal row, col (divided by
+  14) and the 15 x 15 wall grid, so a policy can act on levels it has never seen;
+  `obs_mode="image"`: uint8 (64, 64, 3): walls grey, floor black, goal green, agent blue.
+
+`shortest_path(level, start, goal)` (breadth-first search) is the oracle behaviour policies and
+evaluations use. Nothing here imports the rlgen pipeline.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from functools import lru_cache
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+CELLS = 7  # cells per side
+SIZE = 2 * CELLS + 1  # blocks per side of the maze proper (15)
+PADDED = 16  # rendered blocks per side (one wall row and column of padding)
+BLOCK_PIXELS = 4
+MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))  # stay, up, down, left, right
+WALL_COLOUR, GOAL_COLOUR, AGENT_COLOUR = (110, 110, 110), (40, 200, 60), (50, 90, 230)
+Position = tuple[int, int]
+
+
+@lru_cache(maxsize=4096)
+def layout(level: int, loop_fraction: float = 0.15) -> np.ndarray:
+    """(15, 15) bool walls of `level`: a randomized depth-first-search maze with some loops."""
+    rng = np.random.default_rng([level, 0x5717C4])
+    walls = np.ones((SIZE, SIZE), dtype=bool)
+    visited = np.zeros((CELLS, CELLS), dtype=bool)
+    stack = [(int(rng.integers(CELLS)), int(rng.integers(CELLS)))]
+    visited[stack[0]] = True
+    walls[2 * stack[0][0] + 1, 2 * stack[0][1] + 1] = False
+    while stack:
+        r, c = stack[-1]
+        options = [(r + dr, c + dc) for dr, dc in MOVES[1:] if 0 <= r + dr < CELLS and 0 <= c + dc < CELLS and not visited[r + dr, c + dc]]
+        if not options:
+            stack.pop()
+            continue
+        nr, nc = options[int(rng.integers(len(options)))]
+        walls[r + nr + 1, c + nc + 1] = False  # the wall block between the two cells
+        walls[2 * nr + 1, 2 * nc + 1] = False
+        visited[nr, nc] = True
+        stack.append((nr, nc))
+    # Knock out interior walls that separate two cells, so the maze has loops (several routes).
+    between = [(r, c) for r in range(1, SIZE - 1) for c in range(1, SIZE - 1) if walls[r, c] and (r % 2) != (c % 2)]
+    for i in rng.permutation(len(between))[: int(loop_fraction * len(between))]:
+        walls[between[i]] = False
+    walls.setflags(write=False)
+    return walls
+
+
+def free_positions(level: int) -> list[Position]:
+    walls = layout(level)
+    return [(int(r), int(c)) for r, c in zip(*np.nonzero(~walls))]
+
+
+def shortest_path(level: int, start: Position, goal: Position) -> list[int]:
+    """Actions of a shortest path from `start` to `goal` on `level` (breadth-first search)."""
+    walls = layout(level)
+    parents: dict[Position, tuple[Position, int] | None] = {start: None}
+    frontier = deque([start])
+    while frontier:
+        pos = frontier.popleft()
+        if pos == goal:
+            actions = []
+            while parents[pos] is not None:
+                pos, action = parents[pos]  # type: ignore[misc]
+                actions.append(action)
+            return actions[::-1]
+        for action, (dr, dc) in enumerate(MOVES[1:], start=1):
+            nxt = (pos[0] + dr, pos[1] + dc)
+            if not walls[nxt] and nxt not in parents:
+                parents[nxt] = (pos, action)
+                frontier.append(nxt)
+    raise ValueError(f"level {level}: {goal} is not reachable from {start}")
+
+
+class StitchMazeEnv(gymnasium.Env):
+    """Goal-conditioned grid maze; see the module docstring for layout, actions and observations."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(
+        self,
+        obs_mode: str = "vector",
+        start_level: int = 0,
+        num_levels: int = 1,
+        max_episode_steps: int = 100,
+        render_mode: str | None = None,
+    ) -> None:
+        if obs_mode not in ("vector", "image"):
+            raise ValueError(f"obs_mode must be 'vector' or 'image', got {obs_mode!r}")
+        if num_levels < 1 or start_level < 0 or max_episode_steps < 1:
+            raise ValueError("need start_level >= 0, num_levels >= 1 and max_episode_steps >= 1")
+        self.obs_mode = obs_mode
+        self.start_level = start_level
+        self.num_levels = num_levels
+        self.max_episode_steps = max_episode_steps
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(len(MOVES))
+        if obs_mode == "vector":
+            self.observation_space = spaces.Box(0.0, 1.0, (4 + SIZE * SIZE,), np.float32)
+        else:
+            self.observation_space = spaces.Box(0, 255, (PADDED * BLOCK_PIXELS, PADDED * BLOCK_PIXELS, 3), np.uint8)
+        self.level = start_level
+        self.agent: Position = (1, 1)
+        self.goal: Position = (1, 1)
+        self._steps = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"level", "start", "goal"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: level, start, goal")
+        level = options.get("level")
+        self.level = int(level) if level is not None else self.start_level + int(self.np_random.integers(self.num_levels))
+        free = free_positions(self.level)
+        start, goal = options.get("start"), options.get("goal")
+        if start is None or goal is None:
+            picks = self.np_random.choice(len(free), size=2, replace=False)
+            start = free[picks[0]] if start is None else start
+            goal = free[picks[1]] if goal is None else goal
+        self.agent, self.goal = self._check_position(start, "start"), self._check_position(goal, "goal")
+        self._steps = 0
+        return self._observation(), self._info()
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if not self.action_space.contains(action):
+            raise ValueError(f"invalid action {action!r}; valid: 0 stay, 1 up, 2 down, 3 left, 4 right")
+        dr, dc = MOVES[int(action)]
+        nxt = (self.agent[0] + dr, self.agent[1] + dc)
+        if not layout(self.level)[nxt]:
+            self.agent = nxt
+        self._steps += 1
+        terminated = self.agent == self.goal
+        truncated = not terminated and self._steps >= self.max_episode_steps
+        return self._observation(), float(terminated), terminated, truncated, self._info()
+
+    def render(self) -> np.ndarray:
+        return self._image()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _check_position(self, pos: Any, what: str) -> Position:
+        r, c = (int(x) for x in pos)
+        if not (0 <= r < SIZE and 0 <= c < SIZE) or layout(self.level)[r, c]:
+            raise ValueError(f"{what} {(r, c)} is not a free block of level {self.level}")
+        return (r, c)
+
+    def _info(self) -> dict:
+        return {"level": self.level, "waypoint": (self.level, *self.agent), "goal": self.goal, "position": self.agent}
+
+    def _observation(self) -> np.ndarray:
+        if self.obs_mode == "image":
+            return self._image()
+        head = np.array([*self.agent, *self.goal], dtype=np.float32) / (SIZE - 1)
+        return np.concatenate([head, layout(self.level).astype(np.float32).ravel()])
+
+    def _image(self) -> np.ndarray:
+        blocks = np.zeros((PADDED, PADDED, 3), dtype=np.uint8)
+        walls = np.ones((PADDED, PADDED), dtype=bool)
+        walls[:SIZE, :SIZE] = layout(self.level)
+        blocks[walls] = WALL_COLOUR
+        blocks[self.goal] = GOAL_COLOUR
+        blocks[self.agent] = AGENT_COLOUR
+        return np.repeat(np.repeat(blocks, BLOCK_PIXELS, axis=0), BLOCK_PIXELS, axis=1)

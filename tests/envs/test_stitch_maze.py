@@ -1,0 +1,83 @@
+"""The stitching grid maze: layouts from level seeds, exact waypoints, goals, the oracle."""
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import rlgen_envs  # noqa: F401  (registers rlgen/StitchMaze-v0)
+from rlgen_envs.stitch_maze import SIZE, StitchMazeEnv, free_positions, layout, shortest_path
+
+
+def test_level_seed_fixes_the_layout_and_levels_differ():
+    assert np.array_equal(layout(5), layout(5))
+    assert not np.array_equal(layout(5), layout(6))
+    walls = layout(5)
+    assert walls[0].all() and walls[-1].all() and walls[:, 0].all() and walls[:, -1].all()
+
+
+@pytest.mark.parametrize("level", [0, 1, 17, 123456])
+def test_every_free_block_is_reachable_and_paths_are_shortest(level):
+    free = free_positions(level)
+    start = free[0]
+    for goal in free[1:: max(1, len(free) // 10)]:
+        path = shortest_path(level, start, goal)
+        env = StitchMazeEnv()
+        env.reset(options={"level": level, "start": start, "goal": goal})
+        for action in path:
+            _, reward, terminated, truncated, info = env.step(action)
+        assert terminated and reward == 1.0 and info["position"] == goal
+        # no shorter path: Manhattan distance is a lower bound
+        assert len(path) >= abs(goal[0] - start[0]) + abs(goal[1] - start[1])
+
+
+def test_walls_block_moves_and_waypoint_is_exact():
+    env = StitchMazeEnv()
+    obs, info = env.reset(options={"level": 3, "start": (1, 1), "goal": (13, 13)})
+    assert info["waypoint"] == (3, 1, 1)
+    _, _, _, _, info = env.step(1)  # up into the border wall
+    assert info["position"] == (1, 1)
+    _, _, _, _, info = env.step(0)  # stay
+    assert info["position"] == (1, 1)
+
+
+def test_truncation_at_the_step_limit():
+    env = StitchMazeEnv(max_episode_steps=5)
+    env.reset(options={"level": 0, "start": (1, 1), "goal": (13, 13)})
+    flags = [env.step(0)[2:4] for _ in range(5)]
+    assert flags[-1] == (False, True) and all(f == (False, False) for f in flags[:-1])
+
+
+def test_observations_carry_the_goal():
+    vec = StitchMazeEnv("vector")
+    obs, _ = vec.reset(options={"level": 2, "start": (1, 1), "goal": (13, 13)})
+    assert obs.shape == (4 + SIZE * SIZE,) and obs.dtype == np.float32
+    np.testing.assert_allclose(obs[:4], np.array([1, 1, 13, 13]) / (SIZE - 1))
+    img = StitchMazeEnv("image")
+    frame, _ = img.reset(options={"level": 2, "start": (1, 1), "goal": (13, 13)})
+    assert frame.shape == (64, 64, 3) and frame.dtype == np.uint8
+    assert tuple(frame[13 * 4 + 1, 13 * 4 + 1]) == (40, 200, 60)  # the goal is drawn
+    assert tuple(frame[1 * 4 + 1, 1 * 4 + 1]) == (50, 90, 230)  # and the agent
+
+
+def test_bad_tasks_are_refused():
+    env = StitchMazeEnv()
+    with pytest.raises(ValueError, match="not a free block"):
+        env.reset(options={"level": 0, "start": (0, 0), "goal": (1, 1)})
+    with pytest.raises(ValueError, match="valid: level, start, goal"):
+        env.reset(options={"lvl": 0})
+
+
+def test_seeded_resets_sample_levels_from_the_range():
+    env = StitchMazeEnv(start_level=100, num_levels=5)
+    levels = {env.reset(seed=s)[1]["level"] for s in range(40)}
+    assert levels <= set(range(100, 105)) and len(levels) > 1
+    a, b = StitchMazeEnv(), StitchMazeEnv()
+    assert a.reset(seed=3)[1] == b.reset(seed=3)[1]
+
+
+@pytest.mark.parametrize("obs_mode", ["vector", "image"])
+def test_gymnasium_checker_and_registration(obs_mode):
+    check_env(StitchMazeEnv(obs_mode), skip_render_check=True)
+    env = gymnasium.make("rlgen/StitchMaze-v0", obs_mode=obs_mode)
+    env.reset(seed=0)
