@@ -102,10 +102,28 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
         "config_sha256": config.fingerprint(),
         "dataset": {"name": config.dataset_name, "path": str(dataset_root), "manifest_sha256": manifest_hash},
         "seeds": list(config.seeds),
+        "runs": _run_summaries(config),
         "levels": {k: str(v) for k, v in (("train", config.levels.split.train), ("validation", config.levels.validation), ("test", config.levels.test))},
         **provenance(),
     }
     return build_report(load_records(paths), config.run_dir / REPORT_DIR, provenance=prov)
+
+
+def _run_summaries(config: ExperimentConfig) -> dict[str, dict]:
+    """Each trained run's folder and what conditions its policy (the DT's target return)."""
+    from rlgen.train import run_dir, run_key
+
+    summaries = {}
+    for spec in config.learners:
+        for seed in config.seeds:
+            path = run_dir(config, spec, seed)
+            meta_path = path / "learner.json"
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            summary = {"dir": str(path), "steps": meta.get("steps"), "best_validation_step": meta.get("best_validation_step")}
+            if meta.get("target_return") is not None:
+                summary["target_return"] = meta["target_return"]
+            summaries[run_key(spec, seed)] = summary
+    return summaries
 
 
 def run_experiment(config: ExperimentConfig, address: str | None = None, progress: bool = True) -> str:
