@@ -68,7 +68,15 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     out = run_dir(config, spec, seed)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    fit(algo_config, dataset.to_d3rlpy(), seed=seed, device=config.device, out_dir=out, validate=validate, show_progress=False)
+    # Built-in learners say where their batches come from (`LearnerConfig.data`: memory, disk or
+    # auto by size); a user learner without that field gets d3rlpy's in-memory buffer.
+    buffer = dataset.training_buffer(getattr(algo_config, "data", "memory"), seed=seed)
+    try:
+        fit(algo_config, buffer, seed=seed, device=config.device, out_dir=out, validate=validate, show_progress=False)
+    finally:
+        close = getattr(buffer, "close", None)
+        if close is not None:
+            close()
     record = {
         "identity": _run_identity(config, spec, seed, dataset.sha256),
         "train_seconds": round(time.perf_counter() - started, 2),

@@ -1,7 +1,16 @@
-"""Loading a dataset: verify checksums, iterate episodes, build a d3rlpy replay buffer.
+"""Loading a dataset: verify checksums, iterate episodes, build a d3rlpy replay buffer or sampler.
 
 A dataset is a folder: `manifest.json` plus `shards/shard-NNNNN.npz`. It is found by path, or by
 name under the data directory ($RLGEN_DATA_DIR, else ./data).
+
+Two buffers train the learners, giving batches of identical content (see `rlgen.data.sampler`):
+`to_d3rlpy()` decodes every frame into memory (12,288 bytes a transition) and is the fastest to
+sample; `sampler(seed)` decodes minibatches from the compressed shards on disk, keeping 5 bytes a
+transition (actions, rewards) plus a bounded cache of decoded chunks in memory.
+`training_buffer(data, seed=...)` picks one: `data="auto"` takes the in-memory buffer while the
+decoded frames fit in `IN_MEMORY_LIMIT_BYTES` (4 GiB, about 350k transitions), the sampler
+beyond. The limit is a fixed constant, not a fraction of this machine's memory, so the same
+config and seed pick the same buffer (and give the same run) everywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +27,12 @@ from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, manifest_sha256
 from rlgen.data.shards import EpisodeData, ShardReader, file_sha256
 
 SHARDS_DIR = "shards"
+FRAME_BYTES = 64 * 64 * 3
+"""Bytes of one decoded uint8 Procgen frame."""
+IN_MEMORY_LIMIT_BYTES = 4 * 2**30
+"""Largest decoded-frame size `training_buffer("auto")` loads into memory."""
+DATA_MODES = ("auto", "memory", "disk")
+"""How a learner reads its data: see `Dataset.training_buffer`."""
 
 
 def default_data_dir() -> Path:
@@ -95,6 +110,39 @@ class Dataset:
             action_space=d3rlpy.ActionSpace.DISCRETE,
             action_size=NUM_ACTIONS,
         )
+
+    @property
+    def decoded_frame_bytes(self) -> int:
+        """Memory the frames take decoded (what `to_d3rlpy()` holds): transitions x 12,288 bytes."""
+        return self.manifest.transitions * FRAME_BYTES
+
+    def sampler(self, seed: int, *, cache_bytes: int | None = None, prefetch: int | None = None):
+        """A `ShardSampler`: minibatches decoded from the shards on disk, memory bounded.
+
+        `seed` (the training seed) fixes the sampled indices; `cache_bytes` bounds the cache of
+        decoded chunks (default 256 MiB); `prefetch` is how many batches a background thread
+        builds ahead (default 2; 0 = none). Close it when done (it is a context manager).
+        """
+        from rlgen.data import sampler as _sampler
+
+        return _sampler.ShardSampler(
+            self,
+            seed=seed,
+            cache_bytes=_sampler.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes,
+            prefetch=_sampler.DEFAULT_PREFETCH if prefetch is None else prefetch,
+        )
+
+    def training_buffer(self, data: str = "auto", *, seed: int, limit_bytes: int = IN_MEMORY_LIMIT_BYTES):
+        """The buffer a learner trains from: `data` is "memory" (`to_d3rlpy()`), "disk"
+        (`sampler(seed)`) or "auto" (memory while `decoded_frame_bytes <= limit_bytes`, else disk).
+
+        Close the returned buffer if it has a `close` method (the sampler does).
+        """
+        if data not in DATA_MODES:
+            raise ValueError(f"data must be one of {', '.join(DATA_MODES)}; got {data!r}")
+        if data == "memory" or (data == "auto" and self.decoded_frame_bytes <= limit_bytes):
+            return self.to_d3rlpy()
+        return self.sampler(seed)
 
 
 def resolve_dataset_path(name_or_path: str | Path, data_dir: Path | None = None) -> Path:

@@ -9,6 +9,12 @@ directory. Nothing here writes outside `out_dir`. The loop is the body of d3rlpy
 `fit` (`sample_transition_batch` / `sample_trajectory_batch(batch_size, length=context_size)`,
 then `update`), so training maths is d3rlpy's own.
 
+The buffer is d3rlpy's in-memory `ReplayBuffer` (`Dataset.to_d3rlpy()`) or rlgen's
+`ShardSampler` (`Dataset.sampler(seed)`), which decodes minibatches from the shards on disk for
+data whose frames do not fit in memory; `LearnerConfig.data` says which `rlgen train` builds.
+The loop reads only `sample_*_batch`, `dataset_info`, `transition_count` and the episode
+metadata of `episode_summary`, so either serves.
+
 A run folder holds, and nothing is pickled:
 
 - `model.pt`: `{module name: state_dict}` of the algorithm's torch modules (`torch.save`);
@@ -43,12 +49,22 @@ import rlgen
 from rlgen.core.games import NUM_ACTIONS
 from rlgen.core.typed import to_dict
 from rlgen.data.atomic import atomic_write_bytes
+from rlgen.data.dataset import DATA_MODES
 from rlgen.learn.encoders import ImpalaEncoderFactory
 from rlgen.learn.policy import QLearningPolicy
 from rlgen.learn.registry import LEARNER_FILE, TrainedLearner, Validator, register_learner
 from rlgen.policies.base import Policy
 
-__all__ = ["LearnerConfig", "MODEL_FILE", "TRAIN_LOG_FILE", "buffer_spec", "load_algo", "register_q_learner", "train_d3rlpy"]
+__all__ = [
+    "LearnerConfig",
+    "MODEL_FILE",
+    "TRAIN_LOG_FILE",
+    "buffer_spec",
+    "episode_summary",
+    "load_algo",
+    "register_q_learner",
+    "train_d3rlpy",
+]
 
 MODEL_FILE = "model.pt"
 TRAIN_LOG_FILE = "train_log.csv"
@@ -80,6 +96,14 @@ class LearnerConfig:
     """Width of the IMPALA encoder's final linear layer."""
     label: str | None = None
     """Name in reports (default: the algorithm name), to tell two configs of one algorithm apart."""
+    data: str = "auto"
+    """Where training batches come from (`rlgen train`): "memory" decodes every frame into d3rlpy's
+    replay buffer (12,288 bytes a transition; fastest); "disk" decodes each minibatch from the
+    compressed shards (`rlgen.data.sampler`: memory bounded whatever the dataset's size, a
+    background thread decoding ahead of the learner); "auto" is memory while the decoded frames
+    fit in 4 GiB (`rlgen.data.dataset.IN_MEMORY_LIMIT_BYTES`, about 350k transitions), else disk.
+    Both give batches of identical content; their random draws differ, so a run's numbers depend
+    on which one it used."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "feature_size"):
@@ -91,6 +115,8 @@ class LearnerConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if not self.encoder_channels or any(c < 1 for c in self.encoder_channels):
             raise ValueError(f"encoder_channels must be positive channel counts, got {self.encoder_channels}")
+        if self.data not in DATA_MODES:
+            raise ValueError(f"data must be one of {', '.join(DATA_MODES)}; got {self.data!r}")
 
     def encoder_factory(self) -> ImpalaEncoderFactory:
         return ImpalaEncoderFactory(channels=list(self.encoder_channels), feature_size=self.feature_size)
@@ -113,6 +139,21 @@ def buffer_spec(buffer: Any) -> tuple[tuple[int, ...], int]:
     if buffer.transition_count < 1:
         raise ValueError("the buffer holds no transitions")
     return shape, int(info.action_size)
+
+
+def episode_summary(buffer: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(lengths (E,) int64, returns (E,) float64) of the buffer's episodes.
+
+    From the sampler's metadata when it has it (`episode_lengths`, `episode_returns`), else from
+    d3rlpy's `buffer.episodes`; the returns are summed in float32 either way, as d3rlpy's
+    `Episode.compute_return` does, so both buffers give the same values.
+    """
+    if hasattr(buffer, "episode_lengths") and hasattr(buffer, "episode_returns"):
+        return np.asarray(buffer.episode_lengths, dtype=np.int64), np.asarray(buffer.episode_returns, dtype=np.float64)
+    episodes = buffer.episodes
+    lengths = np.array([episode.size() for episode in episodes], dtype=np.int64)
+    returns = np.array([episode.compute_return() for episode in episodes], dtype=np.float64)
+    return lengths, returns
 
 
 def train_d3rlpy(
@@ -155,14 +196,18 @@ def train_d3rlpy(
     validation: list[tuple[int, float]] = []
     best: tuple[int, float] | None = None
     best_state: dict[str, dict[str, torch.Tensor]] | None = None
-    train_seconds = validation_seconds = 0.0
+    train_seconds = validation_seconds = sample_seconds = 0.0
     log = _TrainLog(out_dir / TRAIN_LOG_FILE)
     progress = tqdm(total=config.steps, disable=not show_progress, desc=f"{algo_name} (seed {seed})")
     try:
         for step in range(1, config.steps + 1):
             start = time.perf_counter()
-            losses = algo.update(sample())
+            batch = sample()
+            sampled = time.perf_counter()
+            losses = algo.update(batch)
+            del batch
             train_seconds += time.perf_counter() - start
+            sample_seconds += sampled - start
             log.add(losses)
             value = None
             if validating and (step % config.validate_every == 0 or step == config.steps):
@@ -201,11 +246,16 @@ def train_d3rlpy(
         "steps": config.steps,
         "train_seconds": round(train_seconds, 3),
         "validation_seconds": round(validation_seconds, 3),
+        "sample_seconds": round(sample_seconds, 3),
         "steps_per_second": round(config.steps / train_seconds, 3) if train_seconds > 0 else None,
         "validation": [[s, v] for s, v in validation],
         "best_validation_step": best[0] if best else None,
         "best_validation_value": best[1] if best else None,
-        "dataset": {"episodes": len(buffer.episodes), "transitions": int(buffer.transition_count)},
+        "dataset": {
+            "episodes": len(episode_summary(buffer)[0]),
+            "transitions": int(buffer.transition_count),
+            "buffer": type(buffer).__name__,
+        },
         "versions": {
             "rlgen": rlgen.__version__,
             "d3rlpy": d3rlpy.__version__,

@@ -20,7 +20,7 @@ from typing import Any
 from d3rlpy.algos import DiscreteDecisionTransformerConfig
 from d3rlpy.preprocessing import PixelObservationScaler
 
-from rlgen.learn.base import LearnerConfig, load_algo, train_d3rlpy
+from rlgen.learn.base import LearnerConfig, episode_summary, load_algo, train_d3rlpy
 from rlgen.learn.policy import DecisionTransformerPolicy
 from rlgen.learn.registry import TrainedLearner, Validator, register_learner
 
@@ -100,7 +100,7 @@ class DTConfig(LearnerConfig):
 
 def dataset_target_return(buffer: Any) -> float:
     """The largest episode return in `buffer`: the default return to condition on."""
-    return max(float(episode.compute_return()) for episode in buffer.episodes)
+    return float(episode_summary(buffer)[1].max())
 
 
 def fit_dt(
@@ -113,7 +113,7 @@ def fit_dt(
     validate: Validator | None = None,
     show_progress: bool = True,
 ) -> TrainedLearner:
-    longest = max(episode.size() for episode in buffer.episodes)
+    longest = int(episode_summary(buffer)[0].max())
     if longest > config.max_timestep:
         raise ValueError(
             f"the buffer has an episode of {longest} steps, longer than max_timestep={config.max_timestep}"
