@@ -5,8 +5,9 @@ A learner is one file that registers three things under a name:
 - a frozen config dataclass (every hyperparameter with its default; read from YAML with
   `rlgen.core.typed.from_dict`, so unknown keys are errors that name themselves);
 - `fit_fn(config, buffer, *, seed, device, out_dir, validate, show_progress) -> TrainedLearner`,
-  which trains on a d3rlpy `ReplayBuffer` (channel-first (3, 64, 64) uint8 frames, 15 discrete
-  actions) and writes its checkpoint into `out_dir`;
+  which trains on a d3rlpy `ReplayBuffer` or rlgen's out-of-core `ShardSampler` (both give
+  `sample_transition_batch` / `sample_trajectory_batch` with channel-first (3, 64, 64) uint8
+  frames and 15 discrete actions) and writes its checkpoint into `out_dir`;
 - optionally `load_fn(out_dir, device, *, greedy) -> Policy`, which rebuilds the trained policy
   from that checkpoint (`greedy=False` asks for sampled rather than arg-max actions, where the
   policy has a distribution to sample) (`load_policy` finds it through the `algo` name the checkpoint's `learner.json`
