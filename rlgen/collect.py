@@ -46,24 +46,39 @@ def shard_seeds(collect_seed: int, index: int) -> tuple[int, int]:
 def run_episodes(env, policy: Policy, quota: int, seed: int) -> list[EpisodeData]:
     """Step `env` with `policy` until finished episodes hold `quota` transitions; cut the last.
 
-    Frames of each episode are gathered from per-step batches when the episode ends, so the
-    per-step Python work is one policy call, one env step and a few array stores. The frame
-    Procgen returns with an episode's last reward belongs to the next episode and starts it.
+    Episodes come in the order they finished; the one that crosses the quota is cut to fit
+    (marked `partial`, a timeout) and any others ending on that step are dropped. Their frames
+    are views into one (quota, 64, 64, 3) uint8 array, in episode order, so a shard's frames
+    need no further copy (`collect_shard` hands that array to the shard writer as it is).
+    """
+    episodes, _ = _run_episodes(env, policy, quota, seed)
+    return episodes
+
+
+def _run_episodes(env, policy: Policy, quota: int, seed: int) -> tuple[list[EpisodeData], np.ndarray]:
+    """`run_episodes`, also returning the (quota, H, W, C) frame array its episodes are views of.
+
+    Per step, the Python work is one policy call, one env step and a few stores of references
+    to the step's arrays (the env hands out a fresh observation array each step, so nothing is
+    copied then). An episode's frames are copied once, when it ends, straight into its place in
+    the frame array. The frame Procgen returns with an episode's last reward belongs to the next
+    episode and starts it.
     """
     obs, info = env.reset(seed=seed)
     n = env.num_envs
     call_if_present(policy, "attach", env)
     call_if_present(policy, "reset", np.arange(n))
+    out = np.empty((quota, *obs.shape[1:]), dtype=obs.dtype)
     frames: dict[int, np.ndarray] = {}
     actions_log: dict[int, np.ndarray] = {}
     rewards_log: dict[int, np.ndarray] = {}
     episode_start = np.zeros(n, dtype=np.int64)
     episode_level = info["level_seed"].copy()
     finished: list[EpisodeData] = []
-    finished_transitions = 0
+    filled = 0
     oldest = 0
     t = 0
-    while finished_transitions < quota:
+    while filled < quota:
         actions = np.asarray(policy.act(obs))
         frames[t], actions_log[t] = obs, actions
         obs, rewards, terminated, truncated, info = env.step(actions)
@@ -76,58 +91,50 @@ def run_episodes(env, policy: Policy, quota: int, seed: int) -> list[EpisodeData
                     f"env slot {i}: episode started on level {episode_level[i]} but ended on "
                     f"{info['episode_level_seed'][i]}; the auto-reset bookkeeping is broken"
                 )
-            steps = range(episode_start[i], t + 1)
+            start = int(episode_start[i])
+            episode_start[i] = t + 1
+            episode_level_i = int(episode_level[i])
+            episode_level[i] = info["level_seed"][i]
+            room = quota - filled
+            if room <= 0:
+                continue  # another episode ending on this step already filled the quota
+            steps = range(start, min(t + 1, start + room))
+            length = len(steps)
+            observations = out[filled : filled + length]
+            np.stack([frames[s][i] for s in steps], out=observations)
+            cut = length < t + 1 - start
             finished.append(
                 EpisodeData(
-                    observations=np.stack([frames[s][i] for s in steps]),
+                    observations=observations,
                     actions=np.array([actions_log[s][i] for s in steps], dtype=np.uint8),
                     rewards=np.array([rewards_log[s][i] for s in steps], dtype=np.float32),
-                    level_seed=int(episode_level[i]),
-                    terminated=bool(terminated[i]),
-                    truncated=bool(truncated[i]),
-                    level_complete=bool(info["level_complete"][i]),
+                    level_seed=episode_level_i,
+                    terminated=bool(terminated[i]) and not cut,
+                    truncated=bool(truncated[i]) or cut,
+                    level_complete=bool(info["level_complete"][i]) and not cut,
+                    partial=cut,
                 )
             )
-            finished_transitions += len(steps)
-            episode_start[i] = t + 1
-            episode_level[i] = info["level_seed"][i]
+            filled += length
         if len(ended):
             call_if_present(policy, "reset", ended)
         t += 1
         for s in range(oldest, int(episode_start.min())):  # steps no open episode needs
             del frames[s], actions_log[s], rewards_log[s]
         oldest = max(oldest, int(episode_start.min()))
-    return _cut_to_quota(finished, quota)
-
-
-def _cut_to_quota(episodes: list[EpisodeData], quota: int) -> list[EpisodeData]:
-    kept, total = [], 0
-    for ep in episodes:
-        room = quota - total
-        if room <= 0:
-            break
-        if ep.length > room:
-            ep = EpisodeData(
-                observations=ep.observations[:room],
-                actions=ep.actions[:room],
-                rewards=ep.rewards[:room],
-                level_seed=ep.level_seed,
-                terminated=False,
-                truncated=True,
-                level_complete=False,
-                partial=True,
-            )
-        kept.append(ep)
-        total += ep.length
-    return kept
+    return finished, out
 
 
 def record_of_shard(path: Path, stats: dict | None = None) -> ShardRecord:
     """The manifest entry of a shard on disk, read from the shard itself."""
-    contents = ShardReader(path).contents()
+    path = Path(path)
+    return _record(path.name, file_sha256(path), ShardReader(path).contents(), stats)
+
+
+def _record(name: str, sha256: str, contents: ShardContents, stats: dict | None = None) -> ShardRecord:
     return ShardRecord(
-        name=path.name,
-        sha256=file_sha256(path),
+        name=name,
+        sha256=sha256,
         episodes=contents.num_episodes,
         transitions=contents.num_transitions,
         level_seeds=tuple(int(x) for x in contents.level_seeds),
@@ -152,15 +159,18 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
     )
     policy = make_behaviour_policy(config.collect.policy, config.env.game, policy_seed)
     started = time.perf_counter()
-    episodes = run_episodes(env, policy, config.collect.shard_quota(index), seed=env_seed)
+    episodes, frames = _run_episodes(env, policy, config.collect.shard_quota(index), seed=env_seed)
     env.close()
     seconds = time.perf_counter() - started
+    contents = ShardContents.from_episodes(episodes, frames)
     path = Path(shard_dir) / shard_name(index)
-    write_shard(path, ShardContents.from_episodes(episodes))
+    sha256 = write_shard(path, contents)
     stats = {"seconds": round(seconds, 3), **getattr(policy, "stats", {})}
     inner = getattr(policy, "inner", None)
     stats.update(getattr(inner, "stats", {}))
-    return record_of_shard(path, stats)
+    # The record comes from what was written (the digest of the bytes as they went to disk),
+    # not from reading the shard back, which decoded and copied every frame a second time.
+    return _record(path.name, sha256, contents, stats)
 
 
 class ShardCollector:

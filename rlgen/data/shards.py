@@ -89,7 +89,9 @@ class ShardContents:
     partial: np.ndarray  # (E,) bool
 
     @classmethod
-    def from_episodes(cls, episodes: list[EpisodeData]) -> ShardContents:
+    def from_episodes(cls, episodes: list[EpisodeData], frames: np.ndarray | None = None) -> ShardContents:
+        """Concatenate `episodes`. `frames`, if given, already holds their frames back to back in
+        order (collection lays episodes out that way), and is used as it is instead of copied."""
         if not episodes:
             raise ValueError("a shard needs at least one episode")
         for ep in episodes:
@@ -98,8 +100,12 @@ class ShardContents:
             if not (len(ep.observations) == len(ep.actions) == len(ep.rewards) > 0):
                 raise ValueError("an episode needs T >= 1 frames, actions and rewards")
         lengths = np.array([ep.length for ep in episodes], dtype=np.int64)
+        if frames is None:
+            frames = np.concatenate([ep.observations for ep in episodes])
+        elif len(frames) != lengths.sum():
+            raise ValueError(f"episodes hold {lengths.sum()} transitions but the frame array {len(frames)}")
         return cls(
-            observations=np.concatenate([ep.observations for ep in episodes]),
+            observations=frames,
             actions=np.concatenate([ep.actions for ep in episodes]).astype(np.uint8),
             rewards=np.concatenate([ep.rewards for ep in episodes]).astype(np.float32),
             episode_starts=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
