@@ -44,8 +44,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     config = _config(args)
     validate_experiment(config)
-    write_resolved_config(config)
     dataset = load_dataset(config.dataset_dir())
+    write_resolved_config(config)
     with ray_session(config.ray, args.address):
         for path in train_all(config, dataset.root, dataset.sha256, progress=not args.quiet):
             print(path)

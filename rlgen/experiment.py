@@ -60,8 +60,10 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
     for spec in config.learners:
         for seed in config.seeds:
             path = run_dir(config, spec, seed)
+            if not (path / "run.json").exists():
+                raise FileNotFoundError(f"no trained run at {path}; run `rlgen train CONFIG` first")
             factory = functools.partial(load_policy_after_imports, config.imports, path, config.device, greedy=ev.greedy)
-            trained = (path / "run.json").read_text() if (path / "run.json").exists() else ""
+            trained = (path / "run.json").read_text()
             entries[run_key(spec, seed)] = (factory, {"policy": spec.name, "kind": "learner", "seed": seed}, trained)
     for ref in ev.references:
         if ref == "random":

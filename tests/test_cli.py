@@ -54,3 +54,17 @@ def test_help_lists_subcommands(capsys):
     out = capsys.readouterr().out
     for sub in ("run", "collect", "train", "evaluate", "report", "datasets"):
         assert sub in out
+
+
+def test_stages_out_of_order_say_what_to_run_first(capsys, tmp_path, ray_local):
+    from rlgen.collect import collect_dataset
+    from rlgen.core.config import load_config
+
+    overrides = [f"output_dir={tmp_path}", "collect.transitions=600", "collect.shard_transitions=600", "levels.train=3"]
+    code, _, err = run(capsys, "train", "configs/quickstart.yaml", *[a for o in overrides for a in ("--set", o)])
+    assert code == 2 and "rlgen collect" in err and not any(tmp_path.iterdir())
+    collect_dataset(load_config("configs/quickstart.yaml", overrides), progress=False)
+    code, _, err = run(capsys, "evaluate", "configs/quickstart.yaml", *[a for o in overrides for a in ("--set", o)])
+    assert code == 2 and "rlgen train" in err
+    code, _, err = run(capsys, "report", "configs/quickstart.yaml", *[a for o in overrides for a in ("--set", o)])
+    assert code == 2 and "rlgen evaluate" in err
