@@ -246,6 +246,7 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
     missing = [i for i in range(config.collect.num_shards) if i not in records]
     if missing:
         records.update(_collect_with_ray(config, missing, shard_dir, address, progress, records))
+        remove_stray_temporaries(shard_dir)  # left by an actor killed mid-write (its shard was redone)
     ordered = [records[i] for i in range(config.collect.num_shards)]
     manifest = DatasetManifest(
         name=config.dataset_name,

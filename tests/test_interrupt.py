@@ -61,3 +61,35 @@ def test_ctrl_c_then_rerun_completes_the_same_dataset(tmp_path, monkeypatch):
     (tmp_path / "check").mkdir()
     last = config.collect.num_shards - 1
     assert collect_shard(config, last, tmp_path / "check").sha256 == dataset.manifest.shards[last].sha256
+
+
+@pytest.mark.slow
+def test_killed_actor_is_replaced_and_the_dataset_is_exact(ray_local, tmp_path):
+    """SIGKILL one collecting actor mid-run: Ray restarts it, its shard is collected again."""
+    import threading
+
+    from rlgen.collect import collect_dataset, collect_shard
+
+    config = load_config("configs/quickstart.yaml", [*OVERRIDES, "collect.transitions=100000"])
+    shards = config.dataset_dir() / "shards"
+    killed = []
+
+    def kill_one_actor() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(shards.glob("shard-*.npz")):
+            time.sleep(0.1)
+        pids = subprocess.run(["pgrep", "-f", "ray::ShardCollector"], capture_output=True, text=True).stdout.split()
+        if pids:
+            os.kill(int(pids[0]), signal.SIGKILL)
+            killed.append(int(pids[0]))
+
+    killer = threading.Thread(target=kill_one_actor)
+    killer.start()
+    dataset = collect_dataset(config, progress=False)
+    killer.join()
+    assert killed, "no collecting actor was found to kill"
+    assert dataset.manifest.transitions == 100000 and len(dataset.manifest.shards) == 20
+    assert not list(shards.glob(".tmp-*"))
+    (tmp_path / "check").mkdir()
+    for index in (0, 19):
+        assert collect_shard(config, index, tmp_path / "check").sha256 == dataset.manifest.shards[index].sha256
