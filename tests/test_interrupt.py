@@ -35,7 +35,12 @@ def test_ctrl_c_then_rerun_completes_the_same_dataset(tmp_path, monkeypatch):
     shards = tmp_path / config.dataset_name / "shards"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RLGEN_DATA_DIR", None)
-    proc = subprocess.Popen(_collect_command(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell's background job starts with SIGINT ignored, and Python then keeps ignoring it:
+    # give the child the default disposition, as a terminal's foreground job has.
+    proc = subprocess.Popen(
+        _collect_command(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(shards.glob("shard-*.npz"))) < 2:
         time.sleep(0.2)
