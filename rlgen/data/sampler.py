@@ -44,10 +44,8 @@ from __future__ import annotations
 
 import os
 import queue
-import struct
 import threading
 import weakref
-import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable
@@ -59,7 +57,7 @@ from d3rlpy.dataset import DatasetInfo, Signature, TrajectoryMiniBatch, Transiti
 
 from rlgen.core.games import NUM_ACTIONS
 from rlgen.data.errors import DatasetError
-from rlgen.data.shards import FORMAT_VERSION
+from rlgen.data.shards import ShardReader
 
 if TYPE_CHECKING:
     from rlgen.data.dataset import Dataset
@@ -71,7 +69,6 @@ DEFAULT_CACHE_BYTES = 256 * 2**20
 DEFAULT_PREFETCH = 2
 """Batches the background thread builds ahead of the learner."""
 _MAX_OPEN_FILES = 64
-_SMALL_ARRAYS = ("format_version", "frame_shape", "chunk_frames", "chunk_offsets", "actions", "rewards", "episode_starts", "terminated", "truncated")
 
 
 class FrameTransitionMiniBatch(TransitionMiniBatch):
@@ -106,102 +103,19 @@ def _check_float32(array: Any, name: str, ndim: int) -> None:
         raise TypeError(f"{name} must be a {ndim}-d float32 array, got {getattr(array, 'dtype', type(array))}")
 
 
-class _ShardFrames:
-    """One shard's frame chunks, read with `os.pread` from inside the `.npz` (stored, uncompressed).
-
-    Holds the shard's small arrays (`arrays`), the byte offset of `frames_zstd`'s data in the file
-    and the chunk offsets; the compressed frames stay on disk.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        try:
-            with zipfile.ZipFile(self.path) as zf:
-                infos = {info.filename: info for info in zf.infolist()}
-            missing = {f"{name}.npy" for name in (*_SMALL_ARRAYS, "frames_zstd")} - set(infos)
-            if missing:
-                raise DatasetError(f"shard {self.path} lacks arrays {sorted(missing)}; it was not written by rlgen")
-            with np.load(self.path, allow_pickle=False) as npz:
-                self.arrays = {name: npz[name] for name in _SMALL_ARRAYS}
-            self.data_offset, blob_shape, blob_dtype = _member_data_offset(self.path, infos["frames_zstd.npy"])
-        except FileNotFoundError:
-            raise DatasetError(f"shard {self.path} is missing; rerun the collection to re-create it") from None
-        except DatasetError:
-            raise
-        except Exception as exc:  # zip, npy, struct or OS errors: all mean an unreadable file
-            raise DatasetError(
-                f"shard {self.path} cannot be read ({type(exc).__name__}: {exc}); it is corrupt or not a shard: "
-                "delete it and rerun the collection to re-create it"
-            ) from exc
-        a = self.arrays
-        if int(a["format_version"]) != FORMAT_VERSION:
-            raise DatasetError(f"shard {self.path} has format version {int(a['format_version'])}, this rlgen reads {FORMAT_VERSION}")
-        self.frame_shape = tuple(int(x) for x in a["frame_shape"])
-        self.frame_bytes = int(np.prod(self.frame_shape))
-        self.chunk_frames = int(a["chunk_frames"])
-        self.chunk_offsets = a["chunk_offsets"].astype(np.int64)
-        self.num_frames = len(a["actions"])
-        n_chunks = len(self.chunk_offsets) - 1
-        consistent = (
-            self.chunk_frames > 0
-            and n_chunks == -(-self.num_frames // self.chunk_frames)
-            and int(a["episode_starts"][-1]) == self.num_frames
-            and len(a["rewards"]) == self.num_frames
-            and blob_dtype == np.uint8
-            and blob_shape == (int(self.chunk_offsets[-1]),)
-            and bool(np.all(np.diff(self.chunk_offsets) >= 0))
-            and self.data_offset + int(self.chunk_offsets[-1]) <= self.path.stat().st_size
-        )
-        if not consistent:
-            raise DatasetError(
-                f"shard {self.path} is inconsistent: frame chunks, episode offsets and actions disagree; "
-                "delete it and rerun the collection to re-create it"
-            )
-
-    def read_chunk(self, fd: int, chunk: int) -> bytes:
-        lo, hi = int(self.chunk_offsets[chunk]), int(self.chunk_offsets[chunk + 1])
-        raw = os.pread(fd, hi - lo, self.data_offset + lo)
-        if len(raw) != hi - lo:
-            raise DatasetError(f"shard {self.path} is truncated: chunk {chunk} ends past the end of the file")
-        return raw
-
-    def chunk_size(self, chunk: int) -> int:
-        """Frames in `chunk` (the last chunk may hold fewer)."""
-        return min(self.chunk_frames, self.num_frames - chunk * self.chunk_frames)
-
-
-def _member_data_offset(path: Path, info: zipfile.ZipInfo) -> tuple[int, tuple[int, ...], np.dtype]:
-    """Byte offset of a stored `.npy` member's array data in the zip, with its shape and dtype."""
-    if info.compress_type != zipfile.ZIP_STORED:
-        raise DatasetError(f"shard {path}: {info.filename} is compressed inside the zip; rlgen shards store it plain")
-    with open(path, "rb") as f:
-        f.seek(info.header_offset)
-        header = f.read(30)
-        if len(header) != 30 or header[:4] != b"PK\x03\x04":
-            raise DatasetError(f"shard {path}: the zip entry {info.filename} has no valid local header")
-        name_len, extra_len = struct.unpack("<HH", header[26:30])
-        f.seek(info.header_offset + 30 + name_len + extra_len)
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-        return f.tell(), tuple(shape), dtype
-
-
 class _FrameStore:
     """Frames of every shard by global frame index, decoded chunk by chunk through an LRU cache.
 
     Thread-safe (one lock around each gather): the prefetch thread and the caller may both read.
     """
 
-    def __init__(self, shards: list[_ShardFrames], cache_bytes: int) -> None:
+    def __init__(self, shards: list[ShardReader], cache_bytes: int) -> None:
         self.shards = shards
         self.frame_shape = shards[0].frame_shape
         for s in shards:
             if s.frame_shape != self.frame_shape:
                 raise DatasetError(f"shard {s.path} has frames {s.frame_shape}, others {self.frame_shape}")
-        self.starts = np.concatenate([[0], np.cumsum([s.num_frames for s in shards])]).astype(np.int64)
+        self.starts = np.concatenate([[0], np.cumsum([s.num_transitions for s in shards])]).astype(np.int64)
         self.chunk_frames = np.array([s.chunk_frames for s in shards], dtype=np.int64)
         self.cache_limit = int(cache_bytes)
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
@@ -250,19 +164,7 @@ class _FrameStore:
         return decoded
 
     def _decode(self, shard: int, chunk: int) -> np.ndarray:
-        s = self.shards[shard]
-        raw = s.read_chunk(self._fd(shard), chunk)
-        expected = s.chunk_size(chunk) * s.frame_bytes
-        try:
-            data = self._dctx.decompress(raw, max_output_size=expected)
-        except zstandard.ZstdError as exc:
-            raise DatasetError(
-                f"shard {s.path}: frame chunk {chunk} cannot be decompressed ({exc}); the file is corrupt: "
-                "delete it and rerun the collection to re-create it"
-            ) from exc
-        if len(data) != expected:
-            raise DatasetError(f"shard {s.path}: frame chunk {chunk} holds {len(data)} bytes, expected {expected}; the file is corrupt")
-        return np.frombuffer(data, dtype=np.uint8).reshape(-1, *s.frame_shape)
+        return self.shards[shard].decode_chunk(chunk, self._fd(shard), self._dctx)
 
     def _fd(self, shard: int) -> int:
         fd = self._fds.get(shard)
@@ -474,10 +376,10 @@ class ShardSampler:
         self.seed = int(seed)
         shards = []
         for record in dataset.manifest.shards:
-            shard = _ShardFrames(dataset.shard_path(record.name))
-            if shard.num_frames != record.transitions:
+            shard = ShardReader(dataset.shard_path(record.name))
+            if shard.num_transitions != record.transitions:
                 raise DatasetError(
-                    f"shard {shard.path} holds {shard.num_frames} transitions, its manifest says {record.transitions}; "
+                    f"shard {shard.path} holds {shard.num_transitions} transitions, its manifest says {record.transitions}; "
                     "verify the dataset (`rlgen datasets verify`)"
                 )
             shards.append(shard)
@@ -584,7 +486,7 @@ def _shutdown(prefetcher: _Prefetcher | None, store: _FrameStore) -> None:
     store.close()
 
 
-def _usable_episodes(shards: list[_ShardFrames]) -> dict[str, np.ndarray]:
+def _usable_episodes(shards: list[ShardReader]) -> dict[str, np.ndarray]:
     """The episodes `Dataset.to_d3rlpy` keeps, in its order, with d3rlpy's transition numbering.
 
     Kept: terminated episodes, and truncated ones of two or more steps. A terminated episode of
@@ -600,7 +502,7 @@ def _usable_episodes(shards: list[_ShardFrames]) -> dict[str, np.ndarray]:
         frame_start.append(offset + starts[:-1][keep])
         length.append(lengths[keep])
         terminated.append(term[keep])
-        offset += s.num_frames
+        offset += s.num_transitions
     length_all = np.concatenate(length).astype(np.int64)
     terminated_all = np.concatenate(terminated)
     transitions = np.where(terminated_all, length_all, length_all - 1)

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,42 +183,97 @@ def write_shard(path: Path, contents: ShardContents) -> str:
 
 
 class ShardReader:
-    """Reads one shard lazily: small arrays at once, frames chunk by chunk on demand."""
+    """Reads one shard lazily: its small arrays at once, frame chunks on demand.
+
+    The compressed frames stay on disk: each chunk is read with `os.pread` at its byte offset
+    inside the (stored, uncompressed) `.npz`, so a dataset of many shards can be opened for
+    random access (the out-of-core sampler) without holding their compressed frames in memory.
+    Every way a shard can be unreadable or inconsistent is a `DatasetError` naming the file.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        required = {"format_version", "frame_shape", "chunk_frames", "chunk_offsets", "actions", "rewards", "episode_starts", *_EPISODE_FIELDS}
         try:
+            with zipfile.ZipFile(self.path) as zf:
+                infos = {info.filename: info for info in zf.infolist()}
+            missing = {f"{name}.npy" for name in (*required, "frames_zstd")} - set(infos)
+            if missing:
+                raise DatasetError(f"shard {self.path} lacks arrays {sorted(missing)}; it was not written by rlgen")
             with np.load(self.path, allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
+                self.arrays = {name: npz[name] for name in sorted(required)}
+            self.data_offset, blob_shape, blob_dtype = _member_data_offset(self.path, infos["frames_zstd.npy"])
         except FileNotFoundError:
             raise DatasetError(f"shard {self.path} is missing; rerun the collection to re-create it") from None
-        except Exception as exc:  # zip, npy or pickle errors: all mean an unreadable file
+        except DatasetError:
+            raise
+        except Exception as exc:  # zip, npy, struct or OS errors: all mean an unreadable file
             raise DatasetError(
                 f"shard {self.path} cannot be read ({type(exc).__name__}: {exc}); it is corrupt or not a shard: "
                 "delete it and rerun the collection to re-create it"
             ) from exc
-        missing = {"format_version", "frames_zstd", "chunk_offsets", "actions", "episode_starts", *_EPISODE_FIELDS} - set(
-            arrays
+        a = self.arrays
+        if int(a["format_version"]) != FORMAT_VERSION:
+            raise DatasetError(f"shard {self.path} has format version {int(a['format_version'])}, this rlgen reads {FORMAT_VERSION}")
+        self.frame_shape = tuple(int(x) for x in a["frame_shape"])
+        self.frame_bytes = int(np.prod(self.frame_shape))
+        self.chunk_frames = int(a["chunk_frames"])
+        self.chunk_offsets = a["chunk_offsets"].astype(np.int64)
+        self.num_transitions = len(a["actions"])
+        n_chunks = len(self.chunk_offsets) - 1
+        consistent = (
+            self.chunk_frames > 0
+            and n_chunks == -(-self.num_transitions // self.chunk_frames)
+            and int(a["episode_starts"][-1]) == self.num_transitions
+            and len(a["rewards"]) == self.num_transitions
+            and blob_dtype == np.uint8
+            and blob_shape == (int(self.chunk_offsets[-1]),)
+            and bool(np.all(np.diff(self.chunk_offsets) >= 0))
+            and self.data_offset + int(self.chunk_offsets[-1]) <= self.path.stat().st_size
         )
-        if missing:
-            raise DatasetError(f"shard {self.path} lacks arrays {sorted(missing)}; it was not written by rlgen")
-        if int(arrays["format_version"]) != FORMAT_VERSION:
+        if not consistent:
             raise DatasetError(
-                f"shard {self.path} has format version {int(arrays['format_version'])}, this rlgen reads {FORMAT_VERSION}"
+                f"shard {self.path} is inconsistent: frame chunks, episode offsets and actions disagree; "
+                "delete it and rerun the collection to re-create it"
             )
-        self._arrays = arrays
-        self.frame_shape = tuple(int(x) for x in arrays["frame_shape"])
-        self.chunk_frames = int(arrays["chunk_frames"])
-        self.num_transitions = len(arrays["actions"])
-        n_chunks = len(arrays["chunk_offsets"]) - 1
-        if n_chunks != -(-self.num_transitions // self.chunk_frames) or int(arrays["episode_starts"][-1]) != self.num_transitions:
-            raise DatasetError(f"shard {self.path} is inconsistent: frame chunks and episode offsets disagree with its actions")
 
-    def decode_chunk(self, chunk: int) -> np.ndarray:
-        """Frames of chunk `chunk`: (<= chunk_frames, H, W, C) uint8."""
-        offsets = self._arrays["chunk_offsets"]
-        raw = zstandard.ZstdDecompressor().decompress(self._arrays["frames_zstd"][offsets[chunk] : offsets[chunk + 1]].tobytes())
-        return np.frombuffer(raw, dtype=np.uint8).reshape(-1, *self.frame_shape)
+    @property
+    def num_chunks(self) -> int:
+        return len(self.chunk_offsets) - 1
+
+    def chunk_size(self, chunk: int) -> int:
+        """Frames in `chunk` (the last chunk may hold fewer)."""
+        return min(self.chunk_frames, self.num_transitions - chunk * self.chunk_frames)
+
+    def read_chunk(self, fd: int, chunk: int) -> bytes:
+        """The compressed bytes of `chunk`, read from the open file descriptor `fd` of this shard."""
+        lo, hi = int(self.chunk_offsets[chunk]), int(self.chunk_offsets[chunk + 1])
+        raw = os.pread(fd, hi - lo, self.data_offset + lo)
+        if len(raw) != hi - lo:
+            raise DatasetError(f"shard {self.path} is truncated: chunk {chunk} ends past the end of the file")
+        return raw
+
+    def decode_chunk(self, chunk: int, fd: int | None = None, dctx: zstandard.ZstdDecompressor | None = None) -> np.ndarray:
+        """Frames of chunk `chunk`: (<= chunk_frames, H, W, C) uint8. A caller reading many chunks
+        passes its open `fd` and decompressor; otherwise the file is opened for this one read."""
+        if fd is None:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                return self.decode_chunk(chunk, fd, dctx)
+            finally:
+                os.close(fd)
+        raw = self.read_chunk(fd, chunk)
+        expected = self.chunk_size(chunk) * self.frame_bytes
+        try:
+            data = (dctx or zstandard.ZstdDecompressor()).decompress(raw, max_output_size=expected)
+        except zstandard.ZstdError as exc:
+            raise DatasetError(
+                f"shard {self.path}: frame chunk {chunk} cannot be decompressed ({exc}); the file is corrupt: "
+                "delete it and rerun the collection to re-create it"
+            ) from exc
+        if len(data) != expected:
+            raise DatasetError(f"shard {self.path}: frame chunk {chunk} holds {len(data)} bytes, expected {expected}; the file is corrupt")
+        return np.frombuffer(data, dtype=np.uint8).reshape(-1, *self.frame_shape)
 
     def frames(self, indices: np.ndarray) -> np.ndarray:
         """Frames at transition `indices`, decoding only the chunks they fall in."""
@@ -230,9 +287,14 @@ class ShardReader:
 
     def contents(self) -> ShardContents:
         """Everything, frames decoded: (N, H, W, C) uint8."""
-        n_chunks = len(self._arrays["chunk_offsets"]) - 1
-        frames = np.concatenate([self.decode_chunk(c) for c in range(n_chunks)]) if n_chunks else np.empty((0, *self.frame_shape), np.uint8)
-        a = self._arrays
+        dctx = zstandard.ZstdDecompressor()
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            chunks = [self.decode_chunk(c, fd, dctx) for c in range(self.num_chunks)]
+        finally:
+            os.close(fd)
+        frames = np.concatenate(chunks) if chunks else np.empty((0, *self.frame_shape), np.uint8)
+        a = self.arrays
         return ShardContents(
             observations=frames,
             actions=a["actions"],
@@ -240,6 +302,25 @@ class ShardReader:
             episode_starts=a["episode_starts"],
             **{name: a[name] for name in _EPISODE_FIELDS},
         )
+
+
+def _member_data_offset(path: Path, info: zipfile.ZipInfo) -> tuple[int, tuple[int, ...], np.dtype]:
+    """Byte offset of a stored `.npy` member's array data in the zip, with its shape and dtype."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise DatasetError(f"shard {path}: {info.filename} is compressed inside the zip; rlgen shards store it plain")
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        header = f.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise DatasetError(f"shard {path}: the zip entry {info.filename} has no valid local header")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        return f.tell(), tuple(shape), dtype
 
 
 def read_shard(path: Path) -> ShardContents:
