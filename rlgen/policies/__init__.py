@@ -1,5 +1,5 @@
 """Policies: the protocol every evaluated or behaviour policy follows, and the built-in ones."""
 
-from rlgen.policies.base import EpsilonMixture, Policy, RandomPolicy
+from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
 
-__all__ = ["EpsilonMixture", "Policy", "RandomPolicy"]
+__all__ = ["EpisodeMixture", "EpsilonMixture", "Policy", "RandomPolicy"]

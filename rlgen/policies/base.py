@@ -1,4 +1,4 @@
-"""The policy protocol, and the two policies every experiment has: random and epsilon-mixtures.
+"""The policy protocol, random play, and the two ways to mix an expert with it (per step, per episode).
 
 A policy is anything with a batched `act(observations) -> actions`:
 
@@ -82,3 +82,69 @@ class EpsilonMixture:
 
     def observe(self, rewards: np.ndarray) -> None:
         call_if_present(self.inner, "observe", rewards)
+
+
+class EpisodeMixture:
+    """Each episode is played entirely by the expert with probability `mix`, else by `other`.
+
+    Why per episode: a planner that re-plans after every random action recovers from step
+    noise, so in maze an `EpsilonMixture` keeps the expert's return up to epsilon 0.75 and only
+    lengthens episodes (../shared/reference/procgen-planners.md). Mixing whole episodes cannot
+    be undone by recovery: the expected return is exactly `mix * expert + (1 - mix) * other`
+    per level, which also makes the dial easy to calibrate (rlgen/policies/skill.py).
+
+    The draw for a slot happens at `reset(env_indices)` (collection and evaluation call it with
+    every slot before the first step, and with the finished slots after each episode), from a
+    seeded generator. The expert acts only for its own slots when it offers
+    `act_slots(observations, slots)` (the planners do: a search for a slot that plays randomly
+    would be wasted); otherwise it sees the whole batch and its actions for the other slots
+    are dropped (right for stateless and stateful learned policies alike). `other` defaults to
+    uniform random actions. `inner` is the expert (collection records `inner.stats`);
+    `stats` counts the episodes each side began.
+    """
+
+    def __init__(self, expert: Policy, mix: float, seed: int = 0, other: Policy | None = None, num_actions: int = NUM_ACTIONS) -> None:
+        if not 0.0 <= mix <= 1.0:
+            raise ValueError(f"mix (the probability of an expert episode) must lie in [0, 1], got {mix}")
+        self.inner = expert
+        self.mix = mix
+        self.other = other if other is not None else RandomPolicy(seed=seed + 1, num_actions=num_actions)
+        self.rng = np.random.default_rng(seed)
+        self.expert_slots = np.zeros(0, dtype=bool)
+        self.stats: dict[str, int] = {"expert_episodes": 0, "other_episodes": 0}
+
+    def reset(self, env_indices: np.ndarray) -> None:
+        indices = np.asarray(env_indices, dtype=np.int64).reshape(-1)
+        if len(indices) and indices.max() >= len(self.expert_slots):
+            grown = np.zeros(int(indices.max()) + 1, dtype=bool)
+            grown[: len(self.expert_slots)] = self.expert_slots
+            self.expert_slots = grown
+        draws = self.rng.random(len(indices)) < self.mix
+        self.expert_slots[indices] = draws
+        self.stats["expert_episodes"] += int(draws.sum())
+        self.stats["other_episodes"] += int(len(draws) - draws.sum())
+        call_if_present(self.inner, "reset", indices)
+        call_if_present(self.other, "reset", indices)
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        n = len(observations)
+        if len(self.expert_slots) < n:
+            raise RuntimeError("call reset(env_indices) with every slot before the first act()")
+        expert = self.expert_slots[:n]
+        actions = np.asarray(self.other.act(observations), dtype=np.int64).copy()
+        slots = np.flatnonzero(expert)
+        if len(slots):
+            act_slots = getattr(self.inner, "act_slots", None)
+            if act_slots is not None:
+                actions[slots] = act_slots(observations[slots], slots)
+            else:
+                actions[slots] = np.asarray(self.inner.act(observations))[slots]
+        return actions
+
+    def attach(self, env: object) -> None:
+        call_if_present(self.inner, "attach", env)
+        call_if_present(self.other, "attach", env)
+
+    def observe(self, rewards: np.ndarray) -> None:
+        call_if_present(self.inner, "observe", rewards)
+        call_if_present(self.other, "observe", rewards)

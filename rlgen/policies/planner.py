@@ -1,39 +1,49 @@
-"""An expert behaviour policy for Procgen maze that plans with the game's saved states.
+"""Expert behaviour policies that plan with Procgen's saved states: maze, heist and coinrun.
 
-Why planning: expert data for maze needs no GPU and no training. Procgen saves and restores its
+Why planning: expert data then needs no GPU and no training. Procgen saves and restores its
 full state (level, entities, random generator), and replaying actions from a restored state is
-exactly deterministic, so breadth-first search over restored states finds a shortest path to
-the goal (../shared/reference/procgen-planners.md).
+exactly deterministic, so search over restored states is exact (../shared/reference/
+procgen-planners.md). One planner class, `SavedStatePlanner`, does the search and the plan
+bookkeeping for every game; what differs between games is small and lives in a `GameSpec`:
+which actions to try, how coarsely to merge states (the search key), and which order to
+expand them in. Measured costs and success per game are in rlgen/policies/README.md
+(`bench/bench_planners.py` reproduces them).
 
-Costs, measured on one core of the 2-core development machine (easy mode, levels 0-49, one
-expansion = restore + one step, plus a save when the frame is new; 2.7-3.3k expansions/s):
-every level solved with return 10 in 14.6 steps on average; 243 expansions (median 138, at most
-884) and 73 ms of planning per episode. Under `EpsilonMixture(planner, 0.5)` episodes take 28.2
-steps and 2.8 searches, 764 expansions (at most 6.6k) and 283 ms per episode, with every level
-still solved.
-
-How it acts: plans are maps from frame digest to the next planned action, remembered across
-slots and episodes (a level played again costs no search). `act` looks the current frame up;
-only a slot whose frame is on no known plan (a new level, or a step after an epsilon-random
-action inserted by `EpsilonMixture` off the known paths) searches from its current saved state. Planning happens in a private one-environment Procgen instance, so the real
-environments are never stepped or restored.
+How it acts: every plan step found is remembered across slots and episodes under the exact
+key of its state (`ProcgenState.exact_key`), with the frame it should lead to. A slot whose
+new frame is the one its plan predicted takes the next step without touching the game state
+(a frame digest, about 20 us); any other slot (a new episode, the end of a partial plan, or a
+step after an epsilon-random action inserted by `EpsilonMixture`) reads its saved state,
+looks its exact key up, and searches only when it is unknown. Planning happens in a private
+one-environment Procgen instance, so the real environments are never stepped or restored.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import deque
+import heapq
+import itertools
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-# Maze's distinct moves (action = 3 * (dx + 1) + (dy + 1)): left, down, up, right. The other
-# actions repeat these (0-2 left, 6-8 right) or do nothing (4, 9-14); a no-op reproduces the
-# parent's frame (3204 of 3204 states tried), which the search has seen, so it is never expanded.
-MAZE_MOVES: tuple[int, ...] = (1, 3, 5, 7)
+from rlgen_envs.procgen_state import ProcgenState, parse_state
 
-# A plan: frame digest -> (action to take, digest of the frame it should lead to; None at the goal).
-Plan = dict[bytes, tuple[int, bytes | None]]
+# Maze's distinct moves (action = 3 * (dx + 1) + (dy + 1)): left, down, up, right. The other
+# actions repeat these (0-2 left, 6-8 right) or do nothing (4, 9-14).
+MAZE_MOVES: tuple[int, ...] = (1, 3, 5, 7)
+# Heist moves in eight directions (actions 0-8 are all distinct there); the no-op never helps.
+EIGHT_WAY_MOVES: tuple[int, ...] = (0, 1, 2, 3, 5, 6, 7, 8)
+# Coinrun: left, left+jump, no-op (wait for a saw to pass), jump, right, right+jump. Down (3)
+# and the diagonals down (0, 6) only matter on a crate's edge, which the search does without.
+COINRUN_MOVES: tuple[int, ...] = (1, 2, 4, 5, 7, 8)
+
+# A remembered plan step: exact state key -> (action, digest of the frame it leads to, exact
+# key of the state it leads to); both None when the action ends the plan (the level completes,
+# or a partial plan runs out).
+Step = tuple[int, bytes | None, bytes | None]
 
 
 def frame_digest(frame: np.ndarray) -> bytes:
@@ -41,59 +51,118 @@ def frame_digest(frame: np.ndarray) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(frame), digest_size=16).digest()
 
 
-class MazePlanner:
-    """Shortest-path expert for maze: breadth-first search over saved states, keyed by the frame.
+@dataclass(frozen=True)
+class GameSpec:
+    """What the planner needs to know about one game; everything else is shared.
 
-    Why the frame is a sound key here: maze's frame shows the whole maze and the agent, and
-    nothing else moves, so equal frames mean equal positions and equal futures (the step
-    counter differs, which only matters near the 500-step limit, where a timed-out branch is
-    dropped). The key is finer than the position: the agent's sprite faces its last horizontal
-    move, so a cell can be reached twice (in 30 levels, 22% of moves undoing the previous move
-    did not restore its frame, all of them horizontal), which enlarges the search but never
-    misleads it. Search cost is counted in expansions (one restore + one step, and a save for
-    each new frame), not wall time, so runs are reproducible on a loaded machine. If a search runs
-    out of `max_expansions` or finds no path (too close to the step limit), the slot takes a
-    seeded random move and re-plans on the next step.
-
-    `stats` counts, since construction: `plans` (searches run), `expansions`, `budget_exhausted`
-    (searches stopped by the budget), `no_path` (searches that ran out of states),
-    `fallback_actions` (random moves taken for want of a plan) and `deviations` (steps where a
-    slot's frame was not the one its plan predicted, e.g. after an epsilon-random action).
+    `resolutions` are the cell fractions to which the agent's position is rounded in the
+    search key, coarse to fine: a coarse key merges more states (a cheaper search) but may
+    merge states that differ in speed and cut off the only route, so a search that runs out of
+    states retries at the next finer one (the reference notes' coarse-to-fine fallback).
+    `velocity_resolution` adds the rounded velocity to the key (None: not part of it). Every key
+    also holds the live non-player entities (keys, doors) and a digest of the grid and the
+    game's own fields (keys held, support under the agent). `order` is "breadth" (shortest
+    plan first) or "rightward" (best-first on the agent's x, then depth: coinrun's goal is at
+    the right end). `partial` lets a search that exhausts its budget return the plan to the
+    best state it reached (furthest right) instead of nothing; the slot re-plans from there.
     """
 
-    SUPPORTED_GAMES = ("maze",)
+    game: str
+    moves: tuple[int, ...]
+    resolutions: tuple[float, ...] = (1.0,)
+    velocity_resolution: float | None = None
+    order: str = "breadth"
+    partial: bool = False
+    repeat: int = 1
+    """Hold each action for up to `repeat` steps until the key changes: with a key coarser than
+    one step's move (heist's half cells, where the agent accelerates from rest) a single step
+    often lands on its parent's key and would be pruned, leaving the search stuck."""
+    max_expansions: int = 20_000
 
-    def __init__(self, max_expansions: int = 20_000, seed: int = 0, max_remembered: int = 500_000) -> None:
-        if max_expansions < 1:
-            raise ValueError(f"max_expansions must be positive, got {max_expansions}")
-        self.max_expansions = max_expansions
+    def __post_init__(self) -> None:
+        if self.order not in ("breadth", "rightward"):
+            raise ValueError(f"order must be 'breadth' or 'rightward', got {self.order!r}")
+        if not self.resolutions or any(r <= 0 for r in self.resolutions):
+            raise ValueError(f"resolutions must be positive, got {self.resolutions}")
+
+    def search_key(self, state: ProcgenState, resolution: float) -> tuple:
+        agent = state.agent  # floor, not round: round() sends 3.5 and 4.5 both to 4
+        key: tuple = (math.floor(agent[0] / resolution), math.floor(agent[1] / resolution))
+        if self.velocity_resolution is not None:
+            key += (math.floor(agent[2] / self.velocity_resolution), math.floor(agent[3] / self.velocity_resolution))
+        return key + (state.others(), state.tail_digest())
+
+    def priority(self, state: ProcgenState, depth: int) -> tuple[float, int]:
+        """Smaller expands first."""
+        if self.order == "breadth":
+            return (0.0, depth)
+        return (-round(float(state.agent[0]), 1), depth)
+
+
+# Maze: the agent moves a whole cell per step and nothing else moves, so the cell is the state.
+# Heist: half-cell positions first (86% of levels within 2 s in the reference notes), finer on
+# failure. Coinrun: position and velocity, best-first to the right (96% at 0.07 s there).
+GAME_SPECS: dict[str, GameSpec] = {
+    "maze": GameSpec("maze", MAZE_MOVES, resolutions=(1.0,), max_expansions=20_000),
+    "heist": GameSpec("heist", EIGHT_WAY_MOVES, resolutions=(0.5, 0.25), repeat=4, max_expansions=30_000),
+    "coinrun": GameSpec(
+        "coinrun", COINRUN_MOVES, resolutions=(0.5, 0.25), velocity_resolution=0.1, order="rightward",
+        partial=True, max_expansions=20_000,
+    ),
+}  # fmt: skip
+
+
+class SavedStatePlanner:
+    """An expert for the games in `GAME_SPECS`: search over saved states for a completed level.
+
+    Search cost is counted in expansions (one restore + one step + one save), not wall time, so
+    runs are reproducible on a loaded machine (the same run measured 3.9k and 8.4k expansions/s
+    on this shared machine). If a search exhausts `max_expansions` without a plan (and the game
+    allows no partial plan), or finds none, the slot takes a seeded random move and re-plans on
+    the next step.
+
+    `stats` counts, since construction: `plans` (searches run), `expansions`,
+    `budget_exhausted` (searches stopped by the budget), `partial_plans` (of those, the ones
+    that returned the plan to their best state), `no_path` (searches that ran out of states at
+    every resolution), `fallback_actions` (random moves taken for want of a plan) and
+    `deviations` (steps where a slot's frame was not the one its plan predicted, e.g. after an
+    epsilon-random action).
+    """
+
+    def __init__(
+        self,
+        game: str,
+        max_expansions: int | None = None,
+        seed: int = 0,
+        max_remembered: int = 500_000,
+    ) -> None:
+        if game not in GAME_SPECS:
+            raise ValueError(f"no planner for {game!r}; planners exist for {', '.join(sorted(GAME_SPECS))}")
+        self.spec = GAME_SPECS[game]
+        self.max_expansions = self.spec.max_expansions if max_expansions is None else max_expansions
+        if self.max_expansions < 1:
+            raise ValueError(f"max_expansions must be positive, got {self.max_expansions}")
         self.max_remembered = max_remembered
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.stats: dict[str, int] = dict.fromkeys(
-            ("plans", "expansions", "budget_exhausted", "no_path", "fallback_actions", "deviations"), 0
+            ("plans", "expansions", "budget_exhausted", "partial_plans", "no_path", "fallback_actions", "deviations"), 0
         )
         self._env: Any = None
         self._scratch: Any = None
-        # Every plan step found so far, across slots and episodes: each is a step on a shortest
-        # path from its frame, so it stays right whenever that frame comes back (the same level
-        # played again, or a random action that lands on a planned cell). Cleared when full.
-        self._known: Plan = {}
-        self._expected: list[bytes | None] = []
+        self._known: dict[bytes, Step] = {}
+        # Per slot: (frame digest, exact key) the last action should lead to, or None.
+        self._expected: list[tuple[bytes, bytes] | None] = []
 
     def attach(self, env: Any) -> None:
         """Plan for `env` (an `rlgen_envs.ProcgenVecEnv`); builds the private search environment."""
-        if env.game not in self.SUPPORTED_GAMES:
-            raise ValueError(
-                f"MazePlanner plans only in {', '.join(self.SUPPORTED_GAMES)}, not in {env.game!r}"
-            )
+        if env.game != self.spec.game:
+            raise ValueError(f"this planner plans {self.spec.game!r}, not {env.game!r}")
         from procgen import ProcgenGym3Env  # imported here: procgen prints on import
 
         self._env = env
         # The level settings are irrelevant: every search starts with set_state.
-        self._scratch = ProcgenGym3Env(
-            num=1, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1
-        )
+        self._scratch = ProcgenGym3Env(num=1, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1)
         self._expected = [None] * env.num_envs
 
     def reset(self, env_indices: np.ndarray) -> None:
@@ -106,76 +175,153 @@ class MazePlanner:
         """(n, 64, 64, 3) uint8 frames as the attached env emitted them -> (n,) int64 actions."""
         if self._env is None:
             raise RuntimeError("call attach(env) before act()")
-        n = len(observations)
-        if n != len(self._expected):
-            raise ValueError(f"expected {len(self._expected)} observations, got {n}")
-        digests = [frame_digest(frame) for frame in observations]
-        actions = np.empty(n, dtype=np.int64)
+        if len(observations) != len(self._expected):
+            raise ValueError(f"expected {len(self._expected)} observations, got {len(observations)}")
+        return self.act_slots(observations, np.arange(len(observations)))
+
+    def act_slots(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Actions for env slots `slots` only ((k,) ints), whose frames are `observations` (k, 64, 64, 3).
+
+        `EpisodeMixture` calls this so that slots playing someone else's episode cost nothing.
+        """
+        if self._env is None:
+            raise RuntimeError("call attach(env) before act()")
+        slots = np.asarray(slots, dtype=np.int64).reshape(-1)
+        if len(observations) != len(slots):
+            raise ValueError(f"got {len(observations)} observations for {len(slots)} slots")
+        actions = np.empty(len(slots), dtype=np.int64)
         replan: list[int] = []
-        for i, digest in enumerate(digests):
-            step = self._known.get(digest)
-            if self._expected[i] is not None and digest != self._expected[i]:
+        for j, (i, frame) in enumerate(zip(slots, observations)):
+            expected = self._expected[i]
+            if expected is None:
+                replan.append(j)
+                continue
+            step = self._known.get(expected[1])
+            if frame_digest(frame) != expected[0]:
                 self.stats["deviations"] += 1
-            if step is None:
-                replan.append(i)
+                replan.append(j)
+            elif step is None:
+                replan.append(j)  # the memory was cleared under this slot
             else:
-                actions[i], self._expected[i] = step
+                actions[j] = self._take(i, step)
         if replan:
             states = self._env.get_states()
-            for i in replan:
-                step = self._known.get(digests[i])  # another slot may have just planned it
-                plan = self._search(states[i], digests[i]) if step is None else {digests[i]: step}
-                if plan is None:
+            for j in replan:
+                i = slots[j]
+                parsed = parse_state(states[i])
+                key = parsed.exact_key()
+                step = self._known.get(key)  # a level seen before, or another slot just planned it
+                if step is None:
+                    plan = self._search(parsed, key)
+                    if plan is not None:
+                        if len(self._known) + len(plan) > self.max_remembered:
+                            self._known.clear()
+                        self._known.update(plan)
+                        step = plan[key]
+                if step is None:
                     self.stats["fallback_actions"] += 1
-                    actions[i] = MAZE_MOVES[self.rng.integers(len(MAZE_MOVES))]
+                    actions[j] = self.spec.moves[self.rng.integers(len(self.spec.moves))]
                     self._expected[i] = None
                 else:
-                    if len(self._known) + len(plan) > self.max_remembered:
-                        self._known.clear()
-                    self._known.update(plan)
-                    actions[i], self._expected[i] = plan[digests[i]]
+                    actions[j] = self._take(i, step)
         return actions
 
-    def _search(self, root_state: bytes, root_digest: bytes) -> Plan | None:
-        """Breadth-first search from `root_state`; the plan to the first completed level, or None."""
-        env = self._scratch
+    def _take(self, slot: int, step: Step) -> int:
+        action, digest, key = step
+        self._expected[slot] = None if digest is None or key is None else (digest, key)
+        return action
+
+    def _search(self, root: ProcgenState, root_key: bytes) -> dict[bytes, Step] | None:
+        """Search from `root` at each resolution in turn; a plan (exact key -> step), or None."""
         self.stats["plans"] += 1
-        parents: dict[bytes, tuple[bytes, int] | None] = {root_digest: None}
-        frontier: deque[tuple[bytes, bytes]] = deque([(root_digest, root_state)])
+        budget = self.max_expansions
+        for resolution in self.spec.resolutions:
+            plan, used, exhausted = self._search_at(root, root_key, resolution, budget)
+            budget -= used
+            self.stats["expansions"] += used
+            if plan is not None:
+                return plan
+            if exhausted:
+                self.stats["budget_exhausted"] += 1
+                return None
+        self.stats["no_path"] += 1
+        return None
+
+    def _search_at(
+        self, root: ProcgenState, root_key: bytes, resolution: float, budget: int
+    ) -> tuple[dict[bytes, Step] | None, int, bool]:
+        """One search with states merged at `resolution`: (plan or None, expansions, budget hit)."""
+        env, spec = self._scratch, self.spec
+        # Per node: (raw state, exact key, frame digest, parent node id, action from parent).
+        nodes: list[tuple[bytes, bytes, bytes | None, int, int]] = [(root.raw, root_key, None, -1, -1)]
+        seen = {spec.search_key(root, resolution)}
+        tie = itertools.count()
+        frontier = [(spec.priority(root, 0), next(tie), 0, 0)]  # (priority, tie, node, depth)
+        best = (spec.priority(root, 0), 0)
         expansions = 0
-        try:
-            while frontier:
-                digest, state = frontier.popleft()
-                for action in MAZE_MOVES:
-                    if expansions >= self.max_expansions:
-                        self.stats["budget_exhausted"] += 1
-                        return None
-                    env.callmethod("set_state", [state])
+        while frontier:
+            _, _, node, depth = heapq.heappop(frontier)
+            state = nodes[node][0]
+            parent_key = spec.search_key(parse_state(state), resolution)
+            for action in spec.moves:
+                if expansions >= budget:
+                    if spec.partial and best[1] != 0:
+                        self.stats["partial_plans"] += 1
+                        return _plan_to(nodes, best[1], None), expansions, False
+                    return None, expansions, True
+                env.callmethod("set_state", [state])
+                parent = node
+                for _ in range(spec.repeat):  # hold the action until the agent leaves its key
                     env.act(np.array([action], dtype=np.int32))
                     reward, ob, first = env.observe()
                     expansions += 1
                     if first[0]:
-                        if reward[0] > 0:
-                            return _plan_to(parents, digest, action)
-                        continue  # timed out: the frame already belongs to a new episode
-                    child = frame_digest(ob["rgb"][0])
-                    if child not in parents:
-                        parents[child] = (digest, action)
-                        frontier.append((child, env.callmethod("get_state")[0]))
-            self.stats["no_path"] += 1
-            return None
-        finally:
-            self.stats["expansions"] += expansions
+                        break
+                    child = parse_state(env.callmethod("get_state")[0])
+                    key = spec.search_key(child, resolution)
+                    nodes.append((child.raw, child.exact_key(), frame_digest(ob["rgb"][0]), parent, action))
+                    parent = len(nodes) - 1
+                    if key != parent_key:
+                        break
+                if first[0]:
+                    if reward[0] > 0:
+                        return _plan_to(nodes, parent, action), expansions, False
+                    continue  # died or timed out: the frame already belongs to a new episode
+                if key in seen:
+                    continue
+                seen.add(key)
+                priority = spec.priority(child, depth + 1)
+                heapq.heappush(frontier, (priority, next(tie), parent, depth + 1))
+                if priority < best[0]:
+                    best = (priority, parent)
+        return None, expansions, False
 
 
-def _plan_to(parents: dict[bytes, tuple[bytes, int] | None], last: bytes, final_action: int) -> Plan:
-    """Walk the search tree back from `last` (whose `final_action` completes the level)."""
-    plan: Plan = {last: (final_action, None)}
+def _plan_to(nodes: list[tuple[bytes, bytes, bytes | None, int, int]], last: int, final_action: int | None) -> dict[bytes, Step]:
+    """Walk the search tree back from node `last`; `final_action` completes the level from it.
+
+    With `final_action` None (a partial plan), the plan ends by arriving at `last`.
+    """
+    plan: dict[bytes, Step] = {}
     child = last
-    link = parents[child]
-    while link is not None:
-        parent, action = link
-        plan[parent] = (action, child)
+    if final_action is not None:
+        plan[nodes[last][1]] = (final_action, None, None)
+    while nodes[child][3] >= 0:
+        _, key, digest, parent, action = nodes[child]
+        step_key = nodes[parent][1]
+        plan[step_key] = (action, None, None) if child == last and final_action is None else (action, digest, key)
         child = parent
-        link = parents[child]
     return plan
+
+
+class MazePlanner(SavedStatePlanner):
+    """The maze expert (`SavedStatePlanner("maze")`), under the name the quickstart configs use.
+
+    Costs on one core (easy mode, levels 0-49): every level solved with return 10 in 14.6
+    steps on average; about 240 expansions and 70 ms of planning per episode.
+    """
+
+    SUPPORTED_GAMES = ("maze",)
+
+    def __init__(self, max_expansions: int = 20_000, seed: int = 0, max_remembered: int = 500_000) -> None:
+        super().__init__("maze", max_expansions=max_expansions, seed=seed, max_remembered=max_remembered)

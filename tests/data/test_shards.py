@@ -80,3 +80,28 @@ def test_episode_must_end_one_way():
     bad = EpisodeData(ep.observations, ep.actions, ep.rewards, 0, terminated=True, truncated=True, level_complete=False)
     with pytest.raises(ValueError, match="exactly one way"):
         ShardContents.from_episodes([bad])
+
+
+def test_step_extras_round_trip_and_are_checked(tmp_path):
+    """Per-step arrays an environment adds (waypoint keys) travel with their frames."""
+    rng = np.random.default_rng(0)
+    episodes = [
+        EpisodeData(
+            rng.integers(0, 255, (t, 8, 8, 3), dtype=np.uint8), np.zeros(t, np.uint8), np.ones(t, np.float32),
+            level_seed=t, terminated=True, truncated=False, level_complete=True,
+            extras={"waypoint": np.arange(3 * t, dtype=np.int64).reshape(t, 3)},
+        )  # fmt: skip
+        for t in (5, 70, 3)
+    ]
+    write_shard(tmp_path / "s.npz", ShardContents.from_episodes(episodes))
+    back = list(read_shard(tmp_path / "s.npz").episodes())
+    for ep, again in zip(episodes, back):
+        np.testing.assert_array_equal(ep.extras["waypoint"], again.extras["waypoint"])
+        np.testing.assert_array_equal(ep.observations, again.observations)
+    with np.load(tmp_path / "s.npz", allow_pickle=False) as npz:
+        assert "step_waypoint" in npz.files
+    wrong = EpisodeData(*[getattr(episodes[0], f) for f in ("observations", "actions", "rewards")], 0, True, False, False, extras={"waypoint": np.zeros((2, 3))})
+    with pytest.raises(ValueError, match="one row per step"):
+        ShardContents.from_episodes([wrong])
+    with pytest.raises(ValueError, match="same extras"):
+        ShardContents.from_episodes([episodes[0], EpisodeData(*[getattr(episodes[1], f) for f in ("observations", "actions", "rewards")], 0, True, False, False)])
