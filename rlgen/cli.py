@@ -11,7 +11,8 @@ from pathlib import Path
 def _config(args: argparse.Namespace):
     from rlgen.core.config import load_config
 
-    return load_config(args.config, args.set)
+    device = [f"device={args.device}"] if getattr(args, "device", None) else []
+    return load_config(args.config, [*args.set, *device])
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -38,7 +39,7 @@ def cmd_collect(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from rlgen.data.dataset import load_dataset
-    from rlgen.experiment import validate_experiment, write_resolved_config
+    from rlgen.experiment import stitch_stage, validate_experiment, write_resolved_config
     from rlgen.ray_session import ray_session
     from rlgen.train import train_all
 
@@ -46,8 +47,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     validate_experiment(config)
     dataset = load_dataset(config.dataset_dir())
     write_resolved_config(config)
+    augmented = stitch_stage(config, dataset)
     with ray_session(config.ray, args.address):
-        for path in train_all(config, dataset.root, dataset.sha256, progress=not args.quiet):
+        extra = None if augmented is None else (augmented.root, augmented.sha256)
+        for path in train_all(config, dataset.root, dataset.sha256, progress=not args.quiet, augmented=extra):
             print(path)
 
 
@@ -72,20 +75,72 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"\nreport, CSV and plots: {config.run_dir / 'report'}")
 
 
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from rlgen.sweep import REPORT_DIR, load_sweep, run_sweep
+
+    _, configs = load_sweep(args.config, args.set, args.device)  # every check, before Ray starts
+    started = time.perf_counter()
+    markdown = run_sweep(args.config, args.set, device=args.device, address=args.address, progress=not args.quiet)
+    print(markdown)
+    print(f"\nreport across all trials: {Path(configs[0].output_dir) / REPORT_DIR}  ({time.perf_counter() - started:.0f} s)")
+
+
 def cmd_datasets_list(args: argparse.Namespace) -> None:
+    """The catalog's cards (at `--scale`), each with whether it is built, then any other dataset
+    folder under the data directory (imports, configs' datasets)."""
+    from rlgen.catalog import load_catalog
+    from rlgen.core.typed import ConfigError
     from rlgen.data.dataset import default_data_dir
     from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest
 
     root = Path(args.data_dir) if args.data_dir else default_data_dir()
-    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+
+    def built_text(folder: Path) -> str:
+        m = DatasetManifest.read(folder)
+        skill = m.behaviour.get("skill", {}).get("mean_return")
+        skill_text = f", behaviour return {skill:.2f}" if skill is not None else ""
+        return f"{m.transitions} transitions, {m.episodes} episodes, {len(m.shards)} shards{skill_text}"
+
+    carded: set[str] = set()
+    try:
+        catalog = load_catalog(args.catalog).scaled(args.scale)
+    except ConfigError as exc:
+        if args.catalog:
+            raise
+        catalog = None
+        print(f"(no dataset catalog: {exc})")
+    if catalog is not None:
+        cards = [c for c in catalog.cards if not args.game or c.env.game in args.game]
+        status = {}
+        for card in cards:
+            folder = root / card.name
+            carded.add(card.name)
+            if (folder / MANIFEST_NAME).exists():
+                status[card.name] = "built"
+            elif folder.is_dir():
+                status[card.name] = "incomplete"
+            else:
+                status[card.name] = "not built" if card.behaviour.available else "unavailable"
+        counts = {k: list(status.values()).count(k) for k in ("built", "incomplete", "not built", "unavailable")}
+        print(
+            f"catalog {catalog.source}: {len(cards)} cards; {counts['built']} built, {counts['incomplete']} incomplete, "
+            f"{counts['not built']} buildable, {counts['unavailable']} awaiting a behaviour policy (data under {root})"
+        )
+        for card in cards:
+            state = status[card.name]
+            detail = built_text(root / card.name) if state == "built" else ""
+            if state == "incomplete":
+                detail = "rerun `rlgen datasets build` to finish it"
+            print(f"  {state:<11} {card.name}  [{card.behaviour.skill}; {', '.join(card.grid)}]" + (f"  {detail}" if detail else ""))
+    others = [f for f in folders if f.name not in carded]
     if not folders:
         print(f"no datasets under {root}")
-    for folder in folders:
+    elif others and catalog is not None:
+        print(f"other datasets under {root}:")
+    for folder in others:
         if (folder / MANIFEST_NAME).exists():
-            m = DatasetManifest.read(folder)
-            skill = m.behaviour.get("skill", {}).get("mean_return")
-            skill_text = f", behaviour return {skill:.2f}" if skill is not None else ""
-            print(f"{m.name}: built, {m.transitions} transitions, {m.episodes} episodes, {len(m.shards)} shards{skill_text}")
+            print(f"{DatasetManifest.read(folder).name}: built, {built_text(folder)}")
         else:
             print(f"{folder.name}: incomplete (rerun its `rlgen collect` to finish it)")
 
@@ -97,6 +152,95 @@ def cmd_datasets_verify(args: argparse.Namespace) -> None:
     print(f"{dataset.name}: {len(dataset.manifest.shards)} shards verified (sha256), manifest sha256 {dataset.sha256}")
 
 
+def cmd_datasets_build(args: argparse.Namespace) -> None:
+    import os
+
+    from rlgen.catalog import build_card, load_catalog
+
+    if args.data_dir:
+        os.environ["RLGEN_DATA_DIR"] = args.data_dir  # the config's data directory gives way to this variable
+    card = load_catalog(args.catalog).find(args.name, args.scale)
+    card.require_buildable()  # before Ray starts
+    started = time.perf_counter()
+    dataset = build_card(card, address=args.address, progress=not args.quiet, num_workers=args.workers, rebuild=args.rebuild)
+    m = dataset.manifest
+    print(f"dataset {dataset.name}: {m.transitions} transitions, {m.episodes} episodes in {dataset.root} ({time.perf_counter() - started:.0f} s)")
+    skill = m.behaviour.get("skill", {})
+    if skill.get("episodes"):
+        low, high = skill["mean_return_ci95"]
+        print(
+            f"behaviour {m.behaviour['label']} ({card.behaviour.skill}, target {card.behaviour.target_fraction:g} x the expert's return): "
+            f"mean return {skill['mean_return']:.2f} [{low:.2f}, {high:.2f}] on training levels"
+        )
+
+
+def cmd_datasets_import_paper(args: argparse.Namespace) -> None:
+    from rlgen.data.interop import import_paper_dataset
+
+    dataset = import_paper_dataset(args.source, args.name, game=args.game, mode=args.mode, train_levels=args.train_levels, data_dir=args.data_dir)
+    m = dataset.manifest
+    print(f"imported {m.episodes} episodes, {m.transitions} transitions ({m.game}, levels [0, {m.levels.train.count})) as {dataset.name} in {dataset.root}")
+
+
+def cmd_datasets_export_minari(args: argparse.Namespace) -> None:
+    from rlgen.data.interop import export_minari
+
+    path = export_minari(args.dataset, args.out, dataset_id=args.dataset_id, data_dir=args.data_dir)
+    print(f"exported {args.dataset} to {path} (load it with minari.MinariDataset({str(path)!r}), or by id under MINARI_DATASETS_PATH)")
+
+
+def cmd_datasets_import_minari(args: argparse.Namespace) -> None:
+    from rlgen.data.interop import import_minari
+
+    dataset = import_minari(args.source, args.name, game=args.game, mode=args.mode, data_dir=args.data_dir)
+    print(f"imported {dataset.manifest.episodes} episodes, {dataset.manifest.transitions} transitions as {dataset.name} in {dataset.root}")
+
+
+def cmd_stitch_audit(args: argparse.Namespace) -> int:
+    """Prove from the data that no stitching test pair occurs in one training trajectory.
+
+    Exit status 1 when some pair does (the dataset does not test stitching), 0 otherwise.
+    """
+    import json
+
+    from rlgen.core.config import EvaluateConfig, load_config
+    from rlgen.data.dataset import load_dataset
+    from rlgen.stitch.audit import StitchingLeakError
+    from rlgen.stitch.variant import audit_summary
+    from rlgen.worlds import StitchMazeWorld, world_of, world_of_manifest
+
+    target = Path(args.target)
+    augmented = None
+    if target.is_file() and target.suffix in (".yaml", ".yml"):
+        config = load_config(target, args.set)
+        world, dataset = world_of(config), load_dataset(config.dataset_dir())
+        split, splits, levels = config.levels.split, config.evaluate.splits, config.evaluate.levels_per_split
+        root = config.augmented_dataset_dir()
+        if root is not None and root.exists():
+            augmented = load_dataset(root)
+    else:
+        dataset = load_dataset(target, Path(args.data_dir) if args.data_dir else None)
+        world, split = world_of_manifest(dataset.manifest.env), dataset.manifest.levels
+        splits, levels = EvaluateConfig().splits, args.levels_per_split
+    if not isinstance(world, StitchMazeWorld):
+        raise ValueError(f"{dataset.name} was not collected in the stitching maze (env.kind stitch_maze): nothing to audit")
+    try:
+        summary = audit_summary(world, split, splits, levels, dataset, augmented, strict=True)
+    except StitchingLeakError as exc:
+        summary = audit_summary(world, split, splits, levels, dataset, augmented, strict=False)
+        print(json.dumps(summary, indent=1))
+        print(f"rlgen: stitching audit FAILED for {dataset.name}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=1))
+    print(
+        f"stitching audit passed for {dataset.name}: {summary['pairs']} test pairs, none together in any of "
+        f"{summary['episodes']} trajectories; on training levels {summary['train_level_pairs_reachable_by_one_splice']} "
+        f"of {summary['train_level_pairs']} are reachable by one splice"
+        + (f", {summary['train_level_pairs_covered_after_augmentation']} covered by {augmented.name}" if augmented else "")
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlgen", description="Generalization in offline RL: collect, train, evaluate, report.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("config", help="experiment config (YAML), e.g. configs/quickstart.yaml")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. --set collect.transitions=5000")
         p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else embedded local Ray)")
+        p.add_argument("--device", default=None, help="torch device for training and evaluation: cpu, cuda:0 or auto (same as --set device=...)")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         p.set_defaults(fn=fn)
 
@@ -114,15 +259,64 @@ def build_parser() -> argparse.ArgumentParser:
     staged("train", cmd_train, "train every learner and seed on the collected dataset")
     staged("evaluate", cmd_evaluate, "evaluate trained runs and reference policies on train/validation/test levels")
     staged("report", cmd_report, "tables (Markdown, CSV) and plots from the evaluation records")
+    p = sub.add_parser("sweep", help="datasets x learners x seeds of a sweep config as Ray tasks; rerunning resumes")
+    p.add_argument("config", help="sweep config (YAML), e.g. configs/sweeps/diversity.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value of the base experiment config for every trial")
+    p.add_argument("--device", default=None, help="torch device for training and evaluation: cpu, cuda:0 or auto (default: the base config's)")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else embedded local Ray)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(fn=cmd_sweep)
 
-    datasets = sub.add_parser("datasets", help="list or verify datasets").add_subparsers(dest="action", required=True)
-    p = datasets.add_parser("list", help="datasets under the data directory, built or not")
+    datasets = sub.add_parser("datasets", help="the dataset catalog: list, build, verify, import, export").add_subparsers(dest="action", required=True)
+    p = datasets.add_parser("list", help="the catalog's cards and which are built, then other datasets under the data directory")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--catalog", default=None, help="catalog folder or file (default: the repository's datasets/)")
+    p.add_argument("--scale", type=float, default=1.0, help="show the cards as `build --scale` would build them")
+    p.add_argument("--game", action="append", default=[], help="only this game's cards (repeatable)")
     p.set_defaults(fn=cmd_datasets_list)
     p = datasets.add_parser("verify", help="recheck every shard's sha256 against the manifest")
     p.add_argument("dataset", help="dataset name (under the data directory) or folder")
     p.add_argument("--data-dir", default=None)
     p.set_defaults(fn=cmd_datasets_verify)
+    p = datasets.add_parser("build", help="build a catalog card's dataset with the Ray collection (datasets/procgen.yaml)")
+    p.add_argument("name", help="card name (full size, or as `list --scale` shows it)")
+    p.add_argument("--scale", type=float, default=1.0, help="size factor, e.g. 0.001 builds the 1M cards with 1k transitions (default 1)")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else embedded local Ray)")
+    p.add_argument("--workers", type=int, default=None, help="collecting Ray actors (default 2; keep it when resuming)")
+    p.add_argument("--rebuild", action="store_true", help="replace a finished dataset (kept, and restored, until the new one is complete)")
+    p.add_argument("--catalog", default=None, help="catalog folder or file (default: the repository's datasets/)")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(fn=cmd_datasets_build)
+    p = datasets.add_parser("import-paper", help="import the generalization-gap paper's per-episode .npz files")
+    p.add_argument("source", help="folder of TIMESTAMP_INDEX_LENGTH_LEVELSEED_RETURN.npz files (searched recursively)")
+    p.add_argument("name", help="name of the rlgen dataset to create")
+    p.add_argument("--game", default=None, help="Procgen game (default: the game named by a folder on the path)")
+    p.add_argument("--mode", default="easy")
+    p.add_argument("--train-levels", type=int, default=None, help="training levels [0, N) (default: largest level seed + 1)")
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(fn=cmd_datasets_import_paper)
+    p = datasets.add_parser("export-minari", help="write a dataset in Minari's format (HDF5)")
+    p.add_argument("dataset", help="dataset name (under the data directory) or folder")
+    p.add_argument("--out", default=None, help="Minari datasets root (default: $MINARI_DATASETS_PATH)")
+    p.add_argument("--dataset-id", default=None, help="Minari id (default: rlgen/NAME, dots as p)")
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(fn=cmd_datasets_export_minari)
+    p = datasets.add_parser("import-minari", help="read a Minari dataset (HDF5) into an rlgen dataset")
+    p.add_argument("source", help="Minari dataset folder, its data/ folder, or an id under $MINARI_DATASETS_PATH")
+    p.add_argument("name", nargs="?", default=None, help="dataset name (default: the exported name, for datasets rlgen exported)")
+    p.add_argument("--game", default=None, help="Procgen game (needed for datasets rlgen did not export)")
+    p.add_argument("--mode", default="easy")
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(fn=cmd_datasets_import_minari)
+
+    stitch = sub.add_parser("stitch", help="the stitching track's checks").add_subparsers(dest="action", required=True)
+    p = stitch.add_parser("audit", help="count co-occurrences of the stitching test pairs in every trajectory; exit 1 on any")
+    p.add_argument("target", help="experiment config (YAML; its dataset, evaluation pairs and augmented variant) or a dataset name or folder")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--levels-per-split", type=int, default=100, help="levels of each split with test pairs (a dataset target only)")
+    p.set_defaults(fn=cmd_stitch_audit)
     return parser
 
 
@@ -131,17 +325,21 @@ def main(argv: list[str] | None = None) -> int:
     from rlgen.core.levels import LevelOverlapError
     from rlgen.core.typed import ConfigError
     from rlgen.data.errors import DatasetError
+    from rlgen.sweep import SweepFailedError
 
     args = build_parser().parse_args(argv)
     try:
-        args.fn(args)
+        code = args.fn(args)
     except (ConfigError, UnknownNameError, LevelOverlapError, DatasetError, FileNotFoundError, ValueError) as exc:
         print(f"rlgen: error: {exc}", file=sys.stderr)
         return 2
+    except SweepFailedError as exc:
+        print(f"rlgen: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as exc:
         print(f"\nrlgen: {exc or 'interrupted'}", file=sys.stderr)
         return 130
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":

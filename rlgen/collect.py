@@ -1,9 +1,9 @@
 """Collection: Ray actors run a behaviour policy on the training levels and write shards themselves.
 
 The unit of work is a shard. Shard `i` is a deterministic function of the config and `i`: its
-environments and policy are seeded from (collect.seed, i), it holds complete episodes in the
-order they finished, and the last one is cut to make the shard's quota exact (marked
-`partial`, a timeout). So the same config and seed give byte-identical shards whichever actor
+environments and policy are seeded from (collect.seed, i), it holds the episodes that finished in
+the order they finished, then the ones still open at its end, cut there (marked `partial`, a
+timeout), so no env step is wasted and the quota is exact. So the same config and seed give byte-identical shards whichever actor
 runs them, and an interrupted collection resumes by collecting only the shards not yet on disk.
 Actors return a `ShardRecord` (counts, checksum, level seeds, returns); frames never cross the
 object store. The driver writes the manifest last: a folder with a manifest is a finished
@@ -12,10 +12,12 @@ dataset.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -26,9 +28,8 @@ from rlgen.data.atomic import atomic_write_bytes, remove_stray_temporaries
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord
-from rlgen.data.shards import EpisodeData, ShardContents, ShardReader, file_sha256, write_shard
+from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, file_sha256
 from rlgen.policies.base import Policy, call_if_present
-from rlgen.policies.registry import check_behaviour, make_behaviour_policy
 
 COLLECT_SPEC_NAME = "collect.json"
 
@@ -44,148 +45,213 @@ def shard_seeds(collect_seed: int, index: int) -> tuple[int, int]:
 
 
 def run_episodes(env, policy: Policy, quota: int, seed: int) -> list[EpisodeData]:
-    """Step `env` with `policy` until finished episodes hold `quota` transitions; cut the last.
-
-    Episodes come in the order they finished; the one that crosses the quota is cut to fit
-    (marked `partial`, a timeout) and any others ending on that step are dropped. Their frames
-    are views into one (quota, 64, 64, 3) uint8 array, in episode order, so a shard's frames
-    need no further copy (`collect_shard` hands that array to the shard writer as it is).
-    """
-    episodes, _ = _run_episodes(env, policy, quota, seed)
+    """Step `env` with `policy` for exactly `quota` transitions, as episodes (see `_run_episodes`)."""
+    episodes: list[EpisodeData] = []
+    _run_episodes(env, policy, quota, seed, lambda ep: episodes.append(_copied(ep)))
     return episodes
 
 
-def _run_episodes(env, policy: Policy, quota: int, seed: int) -> tuple[list[EpisodeData], np.ndarray]:
-    """`run_episodes`, also returning the (quota, H, W, C) frame array its episodes are views of.
+def _copied(episode: EpisodeData) -> EpisodeData:
+    return dataclasses.replace(episode, observations=episode.observations.copy())
 
-    Per step, the Python work is one policy call, one env step and a few stores of references
-    to the step's arrays (the env hands out a fresh observation array each step, so nothing is
-    copied then). An episode's frames are copied once, when it ends, straight into its place in
-    the frame array. The frame Procgen returns with an episode's last reward belongs to the next
-    episode and starts it.
+
+class _OpenEpisodes:
+    """Per-slot buffers of the episodes in progress: each step is stored once, in its slot's row.
+
+    A step writes every slot's frame, action and reward into row `slot`, column `length[slot]`
+    of preallocated arrays (one vectorized store each, no Python work per env); an episode that
+    ends is handed out as one contiguous slice. The buffers double when an episode outgrows
+    them (they start at the env's `step_limit` where it has one, so they never do), and the last
+    ones a process used are reused by its next shard: first-touching hundreds of MB of fresh
+    pages per shard cost as much as copying the frames. `extras` names
+    per-step arrays of the env's info to keep (the stitching maze's waypoints).
+    """
+
+    _reusable: _OpenEpisodes | None = None
+
+    @classmethod
+    def for_env(cls, obs: np.ndarray, info: dict, extras: tuple[str, ...], capacity: int = 256) -> _OpenEpisodes:
+        spare = cls._reusable
+        layout = cls._layout(obs, info, extras)
+        if spare is None or spare.layout != layout or spare.obs.shape[1] < capacity:
+            spare = cls._reusable = cls(obs, info, extras, capacity)
+        spare.length[:] = 0
+        return spare
+
+    @staticmethod
+    def _layout(obs, info, extras) -> tuple:
+        return (obs.shape, obs.dtype.str, tuple((k, np.shape(info[k]), np.asarray(info[k]).dtype.str) for k in extras))
+
+    def __init__(self, obs: np.ndarray, info: dict, extras: tuple[str, ...], capacity: int = 256) -> None:
+        n = len(obs)
+        self.layout = self._layout(obs, info, extras)
+        self.slots = np.arange(n)
+        self.length = np.zeros(n, dtype=np.int64)
+        self.obs = np.empty((n, capacity, *obs.shape[1:]), dtype=obs.dtype)
+        self.actions = np.empty((n, capacity), dtype=np.uint8)
+        self.rewards = np.empty((n, capacity), dtype=np.float32)
+        self.extras = {k: np.empty((n, capacity, *np.shape(info[k])[1:]), dtype=np.asarray(info[k]).dtype) for k in extras}
+
+    def record(self, obs, info, actions, rewards, active: slice) -> None:
+        if self.length.max() == self.obs.shape[1]:
+            self._grow()
+        slots, at = self.slots[active], self.length[active]
+        self.obs[slots, at] = obs[active]
+        self.actions[slots, at] = actions[active]
+        self.rewards[slots, at] = rewards[active]
+        for k, buf in self.extras.items():
+            buf[slots, at] = np.asarray(info[k])[active]
+        self.length[active] += 1
+
+    def take(self, slot: int, **ending) -> EpisodeData:
+        """Slot `slot`'s episode as views into the buffers (valid until the slot records again)."""
+        t = int(self.length[slot])
+        self.length[slot] = 0
+        return EpisodeData(
+            observations=self.obs[slot, :t],
+            actions=self.actions[slot, :t],
+            rewards=self.rewards[slot, :t],
+            extras={k: buf[slot, :t] for k, buf in self.extras.items()},
+            **ending,
+        )
+
+    def _grow(self) -> None:
+        def doubled(a):
+            return np.concatenate([a, np.empty_like(a)], axis=1)
+
+        self.obs, self.actions, self.rewards = doubled(self.obs), doubled(self.actions), doubled(self.rewards)
+        self.extras = {k: doubled(buf) for k, buf in self.extras.items()}
+
+
+def _run_episodes(env, policy: Policy, quota: int, seed: int, emit: Callable[[EpisodeData], None]) -> None:
+    """Step `env` with `policy` for exactly `quota` transitions, handing each episode to `emit`.
+
+    The env takes ceil(quota / num_envs) steps and every one of them is kept: on the last step
+    only the first slots count, to make the quota exact. Episodes that finished come first, in
+    the order they finished; the ones still open at the end follow in slot order, cut there
+    (marked `partial`, a timeout). Keeping them, rather than dropping them to hold complete
+    episodes only, wastes no env step and does not bias the data toward short episodes (the
+    likelier to have finished); a partial episode's return is left out of the measured skill.
+    The frame Procgen returns with an episode's last reward belongs to the next episode and
+    starts it. `emit` gets views into reused buffers: it must copy what it keeps.
     """
     obs, info = env.reset(seed=seed)
     n = env.num_envs
     call_if_present(policy, "attach", env)
     call_if_present(policy, "reset", np.arange(n))
-    out = np.empty((quota, *obs.shape[1:]), dtype=obs.dtype)
-    frames: dict[int, np.ndarray] = {}
-    actions_log: dict[int, np.ndarray] = {}
-    rewards_log: dict[int, np.ndarray] = {}
-    episode_start = np.zeros(n, dtype=np.int64)
-    episode_level = info["level_seed"].copy()
-    finished: list[EpisodeData] = []
-    filled = 0
-    oldest = 0
-    t = 0
-    while filled < quota:
+    buffers = _OpenEpisodes.for_env(obs, info, tuple(getattr(env, "step_extras", ())), getattr(env, "step_limit", 256))
+    level = info["level_seed"].copy()
+    steps = -(-quota // n)
+    for t in range(steps):
+        active = slice(None) if t < steps - 1 else slice(0, quota - n * t)
         actions = np.asarray(policy.act(obs))
-        frames[t], actions_log[t] = obs, actions
+        step_obs, step_info = obs, info
         obs, rewards, terminated, truncated, info = env.step(actions)
-        rewards_log[t] = rewards
+        buffers.record(step_obs, step_info, actions, rewards, active)
         call_if_present(policy, "observe", rewards)
-        ended = np.flatnonzero(terminated | truncated)
+        ended = np.flatnonzero(terminated[active] | truncated[active])
         for i in ended:
-            if info["episode_level_seed"][i] != episode_level[i]:
+            if info["episode_level_seed"][i] != level[i]:
                 raise RuntimeError(
-                    f"env slot {i}: episode started on level {episode_level[i]} but ended on "
+                    f"env slot {i}: episode started on level {level[i]} but ended on "
                     f"{info['episode_level_seed'][i]}; the auto-reset bookkeeping is broken"
                 )
-            start = int(episode_start[i])
-            episode_start[i] = t + 1
-            episode_level_i = int(episode_level[i])
-            episode_level[i] = info["level_seed"][i]
-            room = quota - filled
-            if room <= 0:
-                continue  # another episode ending on this step already filled the quota
-            steps = range(start, min(t + 1, start + room))
-            length = len(steps)
-            observations = out[filled : filled + length]
-            np.stack([frames[s][i] for s in steps], out=observations)
-            cut = length < t + 1 - start
-            finished.append(
-                EpisodeData(
-                    observations=observations,
-                    actions=np.array([actions_log[s][i] for s in steps], dtype=np.uint8),
-                    rewards=np.array([rewards_log[s][i] for s in steps], dtype=np.float32),
-                    level_seed=episode_level_i,
-                    terminated=bool(terminated[i]) and not cut,
-                    truncated=bool(truncated[i]) or cut,
-                    level_complete=bool(info["level_complete"][i]) and not cut,
-                    partial=cut,
-                )
+            emit(
+                buffers.take(
+                    i, level_seed=int(level[i]), terminated=bool(terminated[i]), truncated=bool(truncated[i]),
+                    level_complete=bool(info["level_complete"][i]),
+                )  # fmt: skip
             )
-            filled += length
+            level[i] = info["level_seed"][i]
         if len(ended):
             call_if_present(policy, "reset", ended)
-        t += 1
-        for s in range(oldest, int(episode_start.min())):  # steps no open episode needs
-            del frames[s], actions_log[s], rewards_log[s]
-        oldest = max(oldest, int(episode_start.min()))
-    return finished, out
+    for i in np.flatnonzero(buffers.length):
+        emit(buffers.take(i, level_seed=int(level[i]), terminated=False, truncated=True, level_complete=False, partial=True))
 
 
 def record_of_shard(path: Path, stats: dict | None = None) -> ShardRecord:
-    """The manifest entry of a shard on disk, read from the shard itself."""
+    """The manifest entry of a shard on disk: its checksum and its per-episode arrays (no frame is decoded)."""
     path = Path(path)
-    return _record(path.name, file_sha256(path), ShardReader(path).contents(), stats)
+    a = ShardReader(path).arrays
+    starts = a["episode_starts"]
+    returns = np.add.reduceat(a["rewards"].astype(np.float64), starts[:-1]) if len(starts) > 1 else np.zeros(0)
+    return _record(path.name, file_sha256(path), a["level_seeds"], returns, np.diff(starts), a["partial"], stats)
 
 
-def _record(name: str, sha256: str, contents: ShardContents, stats: dict | None = None) -> ShardRecord:
+def _record(name: str, sha256: str, level_seeds, returns, lengths, partial, stats: dict | None = None) -> ShardRecord:
     return ShardRecord(
         name=name,
         sha256=sha256,
-        episodes=contents.num_episodes,
-        transitions=contents.num_transitions,
-        level_seeds=tuple(int(x) for x in contents.level_seeds),
-        returns=tuple(float(x) for x in contents.episode_returns),
-        lengths=tuple(int(x) for x in contents.episode_lengths),
-        partial=tuple(bool(x) for x in contents.partial),
+        episodes=len(level_seeds),
+        transitions=int(np.sum(lengths)),
+        level_seeds=tuple(int(x) for x in level_seeds),
+        returns=tuple(float(x) for x in returns),
+        lengths=tuple(int(x) for x in lengths),
+        partial=tuple(bool(x) for x in partial),
         stats=stats or {},
     )
 
 
 def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> ShardRecord:
-    """Collect shard `index` of the dataset `config` describes and write it to `shard_dir`."""
-    from rlgen_envs import ProcgenVecEnv
+    """Collect shard `index` of the dataset `config` describes and write it to `shard_dir`.
 
+    The environment on the training levels and the behaviour policy come from the config's world
+    (`rlgen.worlds`): Procgen, or the stitching maze with region-restricted tasks.
+    """
+    from rlgen.worlds import world_of
+
+    world = world_of(config)
     env_seed, policy_seed = shard_seeds(config.collect.seed, index)
-    env = ProcgenVecEnv(
-        config.env.game,
-        num_envs=config.collect.envs_per_worker,
-        start_level=config.levels.split.train.start,
-        num_levels=config.levels.split.train.count,
-        mode=config.env.mode,
-    )
-    policy = make_behaviour_policy(config.collect.policy, config.env.game, policy_seed)
+    env = world.training_env(config.levels.split.train, config.collect.envs_per_worker)
+    policy = world.behaviour_policy(config.collect.policy, policy_seed)
+    writer = ShardWriter(env.single_observation_space.shape)
     started = time.perf_counter()
-    episodes, frames = _run_episodes(env, policy, config.collect.shard_quota(index), seed=env_seed)
+    _run_episodes(env, policy, config.collect.shard_quota(index), env_seed, writer.add)
     env.close()
-    seconds = time.perf_counter() - started
-    contents = ShardContents.from_episodes(episodes, frames)
     path = Path(shard_dir) / shard_name(index)
-    sha256 = write_shard(path, contents)
-    stats = {"seconds": round(seconds, 3), **getattr(policy, "stats", {})}
-    inner = getattr(policy, "inner", None)
-    stats.update(getattr(inner, "stats", {}))
+    sha256 = writer.write(path)
+    stats = {"seconds": round(time.perf_counter() - started, 3)}
+    layer = policy
+    while layer is not None:  # mixtures wrap the expert (`inner`), maybe twice: keep every layer's stats
+        stats.update(getattr(layer, "stats", {}))
+        layer = getattr(layer, "inner", None)
     # The record comes from what was written (the digest of the bytes as they went to disk),
     # not from reading the shard back, which decoded and copied every frame a second time.
-    return _record(path.name, sha256, contents, stats)
+    e = writer.episode_arrays()
+    return _record(path.name, sha256, e["level_seeds"], e["returns"], e["lengths"], e["partial"], stats)
 
 
 class ShardCollector:
-    """A Ray actor: one process that collects the shards the driver hands it."""
+    """A Ray actor: one process that collects the shards the driver hands it.
+
+    It holds no state beyond the config, so Ray can restart it on any node after its node dies
+    (its constructor simply runs again) and a shard can go to whichever collector is free: shard
+    `i`'s bytes and file name depend only on (config, i), and the file is renamed into place
+    only once complete, so a shard collected twice is the same file written twice.
+    """
 
     def __init__(self, config: ExperimentConfig, shard_dir: str) -> None:
         self.config = config
         self.shard_dir = Path(shard_dir)
 
+    def ready(self) -> bool:
+        """Answers once the actor is (again) alive: the driver's sign that a restart finished."""
+        return True
+
     def collect(self, index: int) -> ShardRecord:
-        return collect_shard(self.config, index, self.shard_dir)
+        import dataclasses
+
+        import ray
+
+        record = collect_shard(self.config, index, self.shard_dir)
+        # Where it ran, for the manifest's stats (which node's loss would have cost this shard).
+        return dataclasses.replace(record, stats={**record.stats, "node": ray.get_runtime_context().get_node_id()})
 
 
-def measured_skill(records: list[ShardRecord], game: str, mode: str, seed: int = 0) -> dict:
-    """Mean return of the behaviour policy on the training levels, from the full episodes collected."""
+def measured_skill(records: list[ShardRecord], game: str, mode: str, seed: int = 0, normalize: Callable | None = None) -> dict:
+    """Mean return of the behaviour policy on the training levels, from the full episodes collected.
+
+    `normalize(returns)` scores returns (default: Cobbe's constants for Procgen `game` / `mode`)."""
     from rlgen.stats import bootstrap_ci_over_units
 
     returns = np.array([r for rec in records for r, p in zip(rec.returns, rec.partial) if not p])
@@ -197,7 +263,7 @@ def measured_skill(records: list[ShardRecord], game: str, mode: str, seed: int =
         "episodes": int(len(returns)),
         "mean_return": float(returns.mean()),
         "mean_return_ci95": [float(low), float(high)],
-        "normalized_mean_return": float(normalize_returns(returns.mean(), game, mode)),
+        "normalized_mean_return": float(normalize(returns.mean()) if normalize else normalize_returns(returns.mean(), game, mode)),
         "mean_length": float(lengths.mean()),
         "measured_on": "training levels (the episodes in this dataset)",
     }
@@ -207,7 +273,7 @@ def _collection_spec(config: ExperimentConfig) -> dict:
     """What determines the dataset's bytes; a resumed collection must match it exactly."""
     return {
         "dataset": config.dataset_name,
-        "env": config.to_dict()["env"],
+        "env": config.env.spec,
         "levels": config.levels.split.to_dict(),
         "collect": config.to_dict()["collect"],
     }
@@ -215,7 +281,10 @@ def _collection_spec(config: ExperimentConfig) -> dict:
 
 def collect_dataset(config: ExperimentConfig, address: str | None = None, progress: bool = True) -> Dataset:
     """Build (or finish, or just verify) the dataset `config` describes, with Ray actors."""
-    check_behaviour(config.collect.policy, config.env.game)
+    from rlgen.worlds import world_of
+
+    world = world_of(config)
+    world.check_behaviour(config.collect.policy)
     root = config.dataset_dir()
     shard_dir = root / SHARDS_DIR
     spec = _collection_spec(config)
@@ -250,12 +319,12 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
     ordered = [records[i] for i in range(config.collect.num_shards)]
     manifest = DatasetManifest(
         name=config.dataset_name,
-        env={"game": config.env.game, "mode": config.env.mode},
+        env=world.manifest_env,
         levels=config.levels.split,
         behaviour={
             **config.to_dict()["collect"]["policy"],
             "label": config.collect.policy.label,
-            "skill": measured_skill(ordered, config.env.game, config.env.mode, config.collect.seed),
+            "skill": measured_skill(ordered, config.env.game, config.env.mode, config.collect.seed, world.score),
         },
         shards=tuple(ordered),
         seed=config.collect.seed,
@@ -274,35 +343,91 @@ def _collect_with_ray(
     progress: bool,
     done: dict[int, ShardRecord],
 ) -> dict[int, ShardRecord]:
+    """Collect shards `indices` on a pool of `ShardCollector` actors spread over the cluster's nodes.
+
+    Actors are placed with the SPREAD strategy and `max_restarts=-1`: when a node dies, Ray
+    restarts its actors wherever there is room (a hard node pin could not move). An actor gets
+    work only once it answers `ready`, so one that cannot be placed (more workers than the
+    cluster has CPUs for) delays nothing. The driver does not wait for a restart either: a shard
+    whose actor or node died goes back to the front of the queue for the next free actor (Ray's
+    own task retry would tie it to the dead actor, which may find no room to restart), and the
+    restarted actor rejoins the pool once it answers `ready` again.
+    Records are kept by shard index, so a shard run twice (a task whose result was lost after
+    the file landed) is counted once; the file itself is the same bytes under the same name.
+    A shard that loses its actor five times is an error, not a retry loop.
+    """
+    import collections
+
     import ray
+    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
     from tqdm.auto import tqdm
 
     from rlgen.ray_session import ray_session
 
+    lost_worker = (RayActorError, NodeDiedError, WorkerCrashedError, ObjectLostError)
+    max_attempts = 5
     records: dict[int, ShardRecord] = {}
     with ray_session(config.ray, address):
-        actor_cls = ray.remote(num_cpus=1, max_restarts=3, max_task_retries=3)(ShardCollector)
+        actor_cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD")(ShardCollector)
         actors = [actor_cls.remote(config, str(shard_dir)) for _ in range(min(config.collect.num_workers, len(indices)))]
-        queue = list(indices)
-        pending = {}
-        for actor in actors:
-            index = queue.pop(0)
-            pending[actor.collect.remote(index)] = (actor, index)
+        queue = collections.deque(indices)
+        attempts = collections.Counter()
+        busy: dict = {}  # task ref -> (actor, shard index)
+        restarting: dict = {actor.ready.remote(): actor for actor in actors}  # `ready` ref -> actor not yet (again) alive
+        failed_pings = collections.Counter()  # per actor (by position): `ready` answered by an error, in a row
+        idle: list = []
+
+        def assign(actor) -> None:
+            if not queue:
+                idle.append(actor)
+                return
+            index = queue.popleft()
+            attempts[index] += 1
+            busy[actor.collect.remote(index)] = (actor, index)
+
         already = sum(r.transitions for r in done.values())
         bar = tqdm(
             total=config.collect.transitions, initial=already, unit="transitions", unit_scale=True,
             desc=f"collect {config.dataset_name}", disable=not progress, smoothing=0.1,
         )  # fmt: skip
         try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                actor, index = pending.pop(ready[0])
-                record = ray.get(ready[0])
+            while queue or busy:
+                if not busy and not restarting:
+                    raise RuntimeError(f"no collecting actor is left for shards {sorted(queue)}")
+                ready, _ = ray.wait([*busy, *restarting], num_returns=1)
+                ref = ready[0]
+                if ref in restarting:
+                    actor = restarting.pop(ref)
+                    k = next(i for i, a in enumerate(actors) if a is actor)
+                    try:
+                        ray.get(ref)
+                    except lost_worker as exc:
+                        failed_pings[k] += 1
+                        if failed_pings[k] < max_attempts:  # died again while restarting
+                            restarting[actor.ready.remote()] = actor
+                        else:  # it cannot start at all (its constructor or process fails): do without it
+                            warnings.warn(f"a collecting actor failed to start {failed_pings[k]} times ({exc}); going on without it", stacklevel=2)
+                        continue
+                    failed_pings[k] = 0
+                    assign(actor)
+                    continue
+                actor, index = busy.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except lost_worker as exc:
+                    if attempts[index] >= max_attempts:
+                        raise RuntimeError(
+                            f"shard {index} lost its collecting actor {attempts[index]} times; last error: {exc}"
+                        ) from exc
+                    warnings.warn(f"shard {index}: its actor or node was lost ({type(exc).__name__}); collecting it again", stacklevel=2)
+                    queue.appendleft(index)
+                    restarting[actor.ready.remote()] = actor
+                    while idle and queue:
+                        assign(idle.pop())
+                    continue
                 records[index] = record
                 bar.update(record.transitions)
-                if queue:
-                    nxt = queue.pop(0)
-                    pending[actor.collect.remote(nxt)] = (actor, nxt)
+                assign(actor)
         except KeyboardInterrupt:
             bar.close()
             total = len(done) + len(records)

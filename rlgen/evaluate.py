@@ -2,8 +2,11 @@
 
 Every (split, level, repeat) is one job, seeded from (seed, level, repeat), so every policy
 plays exactly the same episodes' levels and the comparison between algorithms is paired. A
-`ProcgenVecEnv.pinned` environment gives each slot one job; a slot whose episode ends moves to
-the next job while the others play on, and the policy acts on all slots in one batched call.
+pinned environment (`ProcgenVecEnv.pinned`, or the world's own, see `rlgen.worlds`) gives each
+slot one job; a slot whose episode ends moves to the next job while the others play on, and the
+policy acts on all slots in one batched call. Which environment, which jobs (the stitching
+maze's are (start, goal) pairs) and how a return is scored come from the world; the loop is
+the same for every one.
 
 Per-episode records (split, level seed, return, normalized return, length, success) are what
 reports are built from. Ray spreads the jobs over actors, each of which builds the policy
@@ -16,100 +19,85 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from rlgen.core.games import normalize_returns
 from rlgen.core.levels import LevelSplit
 from rlgen.data.atomic import atomic_writer
-from rlgen.policies.base import Policy, call_if_present
+from rlgen.policies.base import Policy
+from rlgen.policies.rollout import play_pinned
+from rlgen.worlds import EpisodeJob, ProcgenWorld, World, level_jobs
 
 PolicyFactory = Callable[[], Policy]
 
 RECORD_FIELDS = ("split", "level_seed", "episode", "return", "normalized_return", "length", "success")
 
-
-@dataclass(frozen=True)
-class EpisodeJob:
-    """Play `level` once, as repeat number `repeat`, and report it under `split`."""
-
-    split: str
-    level: int
-    repeat: int
+__all__ = [
+    "EpisodeJob", "PolicyEvaluator", "RECORD_FIELDS", "behaviour_factory", "evaluate_policies", "make_jobs",
+    "mean_return_scorer", "play_jobs", "play_world_jobs", "write_records",
+]
 
 
 def make_jobs(split: LevelSplit, splits: Sequence[str], levels_per_split: int | None, episodes_per_level: int) -> list[EpisodeJob]:
     """The same job list for every policy: the first `levels_per_split` levels of each split."""
-    jobs = []
-    for name in splits:
-        levels = split[name] if levels_per_split is None else split[name].first(levels_per_split)
-        jobs.extend(EpisodeJob(name, level, k) for level in levels.seeds for k in range(episodes_per_level))
-    return jobs
+    return level_jobs(split, splits, levels_per_split, episodes_per_level)
 
 
-def _job_seed(seed: int, job: EpisodeJob) -> int:
+def _job_seed(seed: int, job) -> int:
     return int(np.random.SeedSequence([seed, job.level, job.repeat]).generate_state(1)[0] % (2**31 - 1))
 
 
 def play_jobs(
     policy: Policy, game: str, mode: str, jobs: Sequence[EpisodeJob], num_envs: int = 32, seed: int = 0
 ) -> list[dict]:
-    """Play every job once with `policy` in this process; one record per job, in job order."""
-    from rlgen_envs import ProcgenVecEnv
+    """Play every job once with `policy` on Procgen `game` / `mode` in this process (see `play_world_jobs`)."""
+    return play_world_jobs(policy, ProcgenWorld(game, mode), jobs, num_envs, seed)
 
+
+def play_world_jobs(policy: Policy, world: World, jobs: Sequence, num_envs: int = 32, seed: int = 0) -> list[dict]:
+    """Play every job once with `policy` in `world`, in this process; one record per job, in job order."""
     if not jobs:
         return []
+    seeds = [_job_seed(seed, j) for j in jobs]
     slots = min(num_envs, len(jobs))
-    env = ProcgenVecEnv.pinned(game, [j.level for j in jobs[:slots]], mode, seeds=[_job_seed(seed, j) for j in jobs[:slots]])
-    obs, _ = env.reset()
-    call_if_present(policy, "attach", env)
-    call_if_present(policy, "reset", np.arange(slots))
-    slot_job = list(range(slots))
-    next_job = slots
-    active = np.ones(slots, dtype=bool)
-    returns = np.zeros(slots, dtype=np.float64)
-    results: dict[int, dict] = {}
-    while active.any():
-        obs, rewards, terminated, truncated, info = env.step(np.asarray(policy.act(obs)))
-        call_if_present(policy, "observe", rewards)
-        returns += rewards
-        ended = np.flatnonzero((terminated | truncated) & active)
-        for i in ended:
-            job = jobs[slot_job[i]]
-            if info["episode_level_seed"][i] != job.level:
-                raise RuntimeError(f"slot {i} played level {info['episode_level_seed'][i]}, expected {job.level}")
-            results[slot_job[i]] = {
-                "split": job.split,
-                "level_seed": job.level,
-                "episode": job.repeat,
-                "return": float(returns[i]),
-                "normalized_return": float(normalize_returns(returns[i], game, mode)),
-                "length": int(info["episode_length"][i]),
-                "success": bool(info["level_complete"][i]),
-            }
-            returns[i] = 0.0
-            if next_job < len(jobs):
-                obs[i] = env.repin(i, jobs[next_job].level, _job_seed(seed, jobs[next_job]))
-                slot_job[i] = next_job
-                next_job += 1
-            else:
-                active[i] = False
-        if len(ended):
-            call_if_present(policy, "reset", ended)
-    env.close()
-    return [results[k] for k in range(len(jobs))]
+    env = world.pinned_env(jobs[:slots], seeds[:slots])
+    try:
+        outcomes = play_pinned(policy, env, jobs, seeds, world.repin)
+    finally:
+        env.close()
+    records = []
+    for job, outcome in zip(jobs, outcomes):
+        if outcome.level_seed != job.level:
+            raise RuntimeError(f"a slot played level {outcome.level_seed} for a job on level {job.level}")
+        records.append({
+            "split": job.split,
+            "level_seed": job.level,
+            "episode": job.repeat,
+            "return": outcome.episode_return,
+            "normalized_return": float(world.score(outcome.episode_return)),
+            "length": outcome.length,
+            "success": outcome.success,
+            **world.task_columns(job),
+        })  # fmt: skip
+    return records
 
 
-def mean_return_scorer(game: str, mode: str, jobs: Sequence[EpisodeJob], num_envs: int = 32, seed: int = 0) -> Callable[[Policy], float]:
-    """A `validate(policy) -> mean return` for model selection (give it validation jobs only)."""
+def mean_return_scorer(
+    game: str, mode: str, jobs: Sequence, num_envs: int = 32, seed: int = 0, *, world: World | None = None
+) -> Callable[[Policy], float]:
+    """A `validate(policy) -> mean return` for model selection (give it validation jobs only).
+
+    `world` replaces Procgen `game` / `mode` for other environments (the stitching maze's mean
+    return is its success rate on validation pairs).
+    """
     if any(job.split != "validation" for job in jobs):
         raise ValueError("model selection may only look at validation levels")
+    world = world or ProcgenWorld(game, mode)
 
     def score(policy: Policy) -> float:
-        return float(np.mean([r["return"] for r in play_jobs(policy, game, mode, jobs, num_envs, seed)]))
+        return float(np.mean([r["return"] for r in play_world_jobs(policy, world, jobs, num_envs, seed)]))
 
     return score
 
@@ -121,8 +109,8 @@ class PolicyEvaluator:
     (a random policy's draws do not carry over from whichever share the actor played before).
     """
 
-    def play(self, factory: PolicyFactory, game: str, mode: str, jobs: list[EpisodeJob], num_envs: int, seed: int) -> list[dict]:
-        return play_jobs(factory(), game, mode, jobs, num_envs, seed)
+    def play(self, factory: PolicyFactory, world: World, jobs: list, num_envs: int, seed: int) -> list[dict]:
+        return play_world_jobs(factory(), world, jobs, num_envs, seed)
 
 
 def evaluate_policies(
@@ -135,26 +123,31 @@ def evaluate_policies(
     num_envs: int = 32,
     seed: int = 0,
     progress: bool = True,
+    world: World | None = None,
+    num_gpus: float = 0.0,
 ) -> dict[str, list[dict]]:
     """Play `jobs` with each policy, spread over Ray actors; records per policy, in job order.
 
     Ray must be running (see `rlgen.ray_session`). Each policy's jobs are dealt round-robin to
     the workers so each gets a mix of splits; all (policy, share) items queue on one actor pool.
+    `world` replaces Procgen `game` / `mode` for other environments. `num_gpus`: what each actor
+    asks Ray for (a fraction lets the actors share one GPU for batched inference).
     """
+    world = world or ProcgenWorld(game, mode)
     import ray
     from tqdm.auto import tqdm
 
     workers = max(1, min(num_workers, len(jobs)))
     shares = [list(range(w, len(jobs), workers)) for w in range(workers)]
     items = [(key, share) for key in factories for share in shares if share]
-    actor_cls = ray.remote(num_cpus=1)(PolicyEvaluator)
+    actor_cls = ray.remote(num_cpus=1, num_gpus=num_gpus)(PolicyEvaluator)
     actors = [actor_cls.remote() for _ in range(min(workers, len(items)))]
     results: dict[str, dict[int, dict]] = {key: {} for key in factories}
     pending = {}
 
     def submit(actor) -> None:
         key, share = items.pop(0)
-        ref = actor.play.remote(factories[key], game, mode, [jobs[i] for i in share], num_envs, seed)
+        ref = actor.play.remote(factories[key], world, [jobs[i] for i in share], num_envs, seed)
         pending[ref] = (actor, key, share)
 
     for actor in actors:
@@ -179,7 +172,9 @@ def evaluate_policies(
 def write_records(path: Path, records: Iterable[dict], extra: dict) -> None:
     """Write per-episode records as CSV, each row prefixed with `extra` (policy, seed, dataset...)."""
     rows = [{**extra, **r} for r in records]
+    # a world's task columns (the stitching maze's game, mode and task) follow the common ones
     fields = list(extra) + list(RECORD_FIELDS)
+    fields += [k for k in (rows[0] if rows else {}) if k not in fields]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -189,7 +184,8 @@ def write_records(path: Path, records: Iterable[dict], extra: dict) -> None:
         f.write(buf.getvalue().encode())
 
 
-def behaviour_factory(config, game: str, seed: int) -> PolicyFactory:
-    from rlgen.policies.registry import make_behaviour_policy
-
-    return functools.partial(make_behaviour_policy, config, game, seed)
+def behaviour_factory(config, game: str | World, seed: int) -> PolicyFactory:
+    """The behaviour policy `config` as a factory, for Procgen `game` or for a world."""
+    if isinstance(game, str):
+        game = ProcgenWorld(game, "easy")
+    return functools.partial(game.behaviour_policy, config, seed)

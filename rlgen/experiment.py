@@ -1,4 +1,4 @@
-"""A whole experiment, stage by stage: collect -> train -> evaluate -> report.
+"""A whole experiment, stage by stage: collect -> (stitching: audit, augment) -> train -> evaluate -> report.
 
 Each stage reads what the previous one left on disk, so each can be run on its own from the
 command line (`rlgen collect|train|evaluate|report CONFIG`) and `rlgen run CONFIG` resumes
@@ -18,10 +18,11 @@ from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import Dataset, load_dataset
 from rlgen.policies.base import RandomPolicy
-from rlgen.policies.registry import check_behaviour
+from rlgen.worlds import StitchMazeWorld, world_of
 
 EVAL_DIR = "eval"
 REPORT_DIR = "report"
+STITCH_AUDIT = "stitch_audit.json"
 
 
 def validate_experiment(config: ExperimentConfig) -> None:
@@ -31,7 +32,10 @@ def validate_experiment(config: ExperimentConfig) -> None:
 
     import_modules(config.imports)
     config.levels.split  # noqa: B018  (overlapping splits raise here)
-    check_behaviour(config.collect.policy, config.env.game)
+    world = world_of(config)
+    world.check_behaviour(config.collect.policy)
+    if config.augment is not None and not isinstance(world, StitchMazeWorld):
+        raise ValueError("augment: temporal augmentation needs per-step waypoints; only env.kind stitch_maze records them")
     for spec in config.learners:
         learner_config(spec.algo, spec.params)
     names = [spec.name for spec in config.learners]
@@ -46,35 +50,83 @@ def write_resolved_config(config: ExperimentConfig) -> Path:
     return path
 
 
+def experiment_datasets(config: ExperimentConfig, dataset: Dataset) -> list[tuple[str, Dataset]]:
+    """(variant, dataset) pairs the experiment trains and evaluates on: the collected data, and its
+    stitching-augmented variant when the config has an `augment` section and it has been built."""
+    from rlgen.train import AUGMENTED
+
+    out = [("", dataset)]
+    root = config.augmented_dataset_dir()
+    if root is not None and root.exists():
+        out.append((AUGMENTED, load_dataset(root, verify=False)))
+    return out
+
+
+def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = True) -> Dataset | None:
+    """The stitching track between collection and training: audit, then build the augmented variant.
+
+    Fails (`StitchingLeakError`) when a test pair co-occurs in a training trajectory, before any
+    training. Writes the audit and coverage figures to `runs/NAME/stitch_audit.json`, which the
+    report cites. Returns the augmented variant (None without an `augment` section).
+    """
+    from rlgen.stitch.variant import audit_summary, build_augmented_variant
+
+    world = world_of(config)
+    if not isinstance(world, StitchMazeWorld):
+        return None
+    ev = config.evaluate
+    audit_summary(world, config.levels.split, ev.splits, ev.levels_per_split, dataset, strict=strict)  # fail before building
+    augmented = None
+    if config.augment is not None:
+        augmented = build_augmented_variant(dataset, config.augmented_dataset_dir(), config.augmented_dataset_name, config.augment)
+    summary = audit_summary(world, config.levels.split, ev.splits, ev.levels_per_split, dataset, augmented, strict=strict)
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(config.run_dir / STITCH_AUDIT, (json.dumps(summary, indent=1) + "\n").encode())
+    return augmented
+
+
 def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = True) -> list[Path]:
-    """Evaluate every trained run and the reference policies on the same paired jobs (Ray must run)."""
-    from rlgen.evaluate import behaviour_factory, evaluate_policies, make_jobs, write_records
+    """Evaluate every trained run and the reference policies on the same paired jobs (Ray must run).
+
+    Runs trained on the augmented variant (when there is one) are evaluated too, their records
+    naming that dataset; references are evaluated once, under the collected dataset.
+    """
+    from rlgen.evaluate import evaluate_policies, write_records
+    from rlgen.ray_session import gpus_for_device
     from rlgen.learn.registry import load_policy_after_imports
     from rlgen.train import run_dir, run_key
 
     ev = config.evaluate
-    jobs = make_jobs(config.levels.split, ev.splits, ev.levels_per_split, ev.episodes_per_level)
-    identity = {"evaluate": config.to_dict()["evaluate"], "dataset_sha256": dataset.sha256, "levels": config.levels.split.to_dict()}
-    base = {"dataset": dataset.name, "dataset_sha256": dataset.sha256, "game": config.env.game, "mode": config.env.mode}
+    world = world_of(config)
+    jobs = world.jobs(config.levels.split, ev.splits, ev.levels_per_split, ev.episodes_per_level)
     entries: dict[str, tuple] = {}
-    for spec in config.learners:
-        for seed in config.seeds:
-            path = run_dir(config, spec, seed)
-            if not (path / "run.json").exists():
-                raise FileNotFoundError(f"no trained run at {path}; run `rlgen train CONFIG` first")
-            factory = functools.partial(load_policy_after_imports, config.imports, path, config.device, greedy=ev.greedy)
-            trained = (path / "run.json").read_text()
-            entries[run_key(spec, seed)] = (factory, {"policy": spec.name, "kind": "learner", "seed": seed}, trained)
-    for ref in ev.references:
-        if ref == "random":
-            factory = functools.partial(RandomPolicy, seed=config.collect.seed)
-        else:
-            factory = behaviour_factory(config.collect.policy, config.env.game, config.collect.seed)
-        entries[f"reference-{ref}"] = (factory, {"policy": ref, "kind": "reference", "seed": config.collect.seed}, "")
+    identities: dict[str, dict] = {}
+    for variant, data in experiment_datasets(config, dataset):
+        identity = {"evaluate": config.to_dict()["evaluate"], "dataset_sha256": data.sha256, "levels": config.levels.split.to_dict()}
+        base = {"dataset": data.name, "dataset_sha256": data.sha256, "game": config.env.game, "mode": config.env.mode}
+        for spec in config.learners:
+            for seed in config.seeds:
+                path = run_dir(config, spec, seed, variant)
+                if not (path / "run.json").exists():
+                    raise FileNotFoundError(f"no trained run at {path}; run `rlgen train CONFIG` first")
+                factory = functools.partial(load_policy_after_imports, config.imports, path, config.device, greedy=ev.greedy)
+                trained = (path / "run.json").read_text()
+                key = run_key(spec, seed, variant)
+                entries[key] = (factory, {"policy": spec.name, "kind": "learner", "seed": seed, **base}, trained)
+                identities[key] = identity
+        if variant:
+            continue
+        for ref in ev.references:
+            if ref == "random":
+                factory = functools.partial(RandomPolicy, seed=config.collect.seed, num_actions=world.num_actions)
+            else:
+                factory = functools.partial(world.reference_behaviour, config.collect.policy, config.collect.seed)
+            entries[f"reference-{ref}"] = (factory, {"policy": ref, "kind": "reference", "seed": config.collect.seed, **base}, "")
+            identities[f"reference-{ref}"] = identity
 
     out = config.run_dir / EVAL_DIR
     todo = {}
-    stamps = {key: {**identity, "trained": trained} for key, (_, _, trained) in entries.items()}
+    stamps = {key: {**identities[key], "trained": trained} for key, (_, _, trained) in entries.items()}
     for key, (factory, _, _) in entries.items():
         stamp = out / f"{key}.json"
         if not (stamp.exists() and json.loads(stamp.read_text()) == stamps[key] and (out / f"{key}.csv").exists()):
@@ -82,10 +134,11 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
     if todo:
         results = evaluate_policies(
             todo, config.env.game, config.env.mode, jobs,
-            num_workers=ev.num_workers, num_envs=ev.envs_per_worker, seed=config.collect.seed, progress=progress,
+            num_workers=ev.num_workers, num_envs=ev.envs_per_worker, seed=config.collect.seed, progress=progress, world=world,
+            num_gpus=gpus_for_device(config.device) / max(1, ev.num_workers),
         )  # fmt: skip
         for key, records in results.items():
-            write_records(out / f"{key}.csv", records, {**entries[key][1], **base})
+            write_records(out / f"{key}.csv", records, entries[key][1])
             atomic_write_bytes(out / f"{key}.json", json.dumps(stamps[key]).encode())
     return [out / f"{key}.csv" for key in entries]
 
@@ -99,7 +152,10 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
         raise FileNotFoundError(f"no evaluation records under {config.run_dir / EVAL_DIR}; run `rlgen evaluate` first")
     dataset_root = config.dataset_dir()
     manifest_hash = load_dataset(dataset_root, verify=False).sha256 if dataset_root.exists() else "unknown"
+    audit_path = config.run_dir / STITCH_AUDIT
+    stitching = {"stitching audit": json.loads(audit_path.read_text())} if audit_path.exists() else {}
     prov = {
+        **stitching,
         "config": str(config.run_dir / "config.yaml"),
         "config_sha256": config.fingerprint(),
         "dataset": {"name": config.dataset_name, "path": str(dataset_root), "manifest_sha256": manifest_hash},
@@ -115,16 +171,22 @@ def _run_summaries(config: ExperimentConfig) -> dict[str, dict]:
     """Each trained run's folder and what conditions its policy (the DT's target return)."""
     from rlgen.train import run_dir, run_key
 
+    from rlgen.train import AUGMENTED
+
     summaries = {}
-    for spec in config.learners:
-        for seed in config.seeds:
-            path = run_dir(config, spec, seed)
-            meta_path = path / "learner.json"
-            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            summary = {"dir": str(path), "steps": meta.get("steps"), "best_validation_step": meta.get("best_validation_step")}
-            if meta.get("target_return") is not None:
-                summary["target_return"] = meta["target_return"]
-            summaries[run_key(spec, seed)] = summary
+    variants = ("",) if config.augment is None else ("", AUGMENTED)
+    for variant in variants:
+        for spec in config.learners:
+            for seed in config.seeds:
+                path = run_dir(config, spec, seed, variant)
+                if variant and not path.exists():
+                    continue
+                meta_path = path / "learner.json"
+                meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+                summary = {"dir": str(path), "steps": meta.get("steps"), "best_validation_step": meta.get("best_validation_step")}
+                if meta.get("target_return") is not None:
+                    summary["target_return"] = meta["target_return"]
+                summaries[run_key(spec, seed, variant)] = summary
     return summaries
 
 
@@ -138,6 +200,10 @@ def run_experiment(config: ExperimentConfig, address: str | None = None, progres
     write_resolved_config(config)
     with ray_session(config.ray, address):
         dataset = collect_dataset(config, progress=progress)
-        train_all(config, dataset.root, dataset.sha256, progress=progress)
+        augmented = stitch_stage(config, dataset)
+        train_all(
+            config, dataset.root, dataset.sha256, progress=progress,
+            augmented=None if augmented is None else (augmented.root, augmented.sha256),
+        )  # fmt: skip
         paths = evaluate_all(config, dataset, progress=progress)
     return report(config, paths)

@@ -14,6 +14,22 @@ from typing import Iterator
 from rlgen.core.config import RayConfig
 
 
+def gpus_for_device(device: str) -> float:
+    """GPUs a Ray task or actor training or playing on `device` must ask for.
+
+    Ray hides every GPU from a task that asked for none (it sets CUDA_VISIBLE_DEVICES to ""), so
+    `cuda[:N]` asks for one, `auto` asks for one where the cluster has any (else it would fall
+    back to the CPU silently even on a GPU node), and `cpu` asks for none. Ray must be running.
+    """
+    import ray
+
+    if device.startswith("cuda"):
+        return 1.0
+    if device == "auto" and ray.cluster_resources().get("GPU", 0) > 0:
+        return 1.0
+    return 0.0
+
+
 @contextmanager
 def ray_session(config: RayConfig, address: str | None = None) -> Iterator[None]:
     """Use the running Ray if there is one; otherwise start (and at the end stop) one."""

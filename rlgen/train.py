@@ -20,40 +20,50 @@ from rlgen.data.atomic import atomic_write_bytes
 RUN_RECORD = "run.json"
 
 
-def run_key(spec: LearnerSpec, seed: int) -> str:
-    return f"{spec.name}-seed{seed}"
+AUGMENTED = "aug"
+"""The variant of runs trained on the stitching-augmented dataset (`ExperimentConfig.augment`)."""
 
 
-def run_dir(config: ExperimentConfig, spec: LearnerSpec, seed: int) -> Path:
-    return config.run_dir / "train" / run_key(spec, seed)
+def run_key(spec: LearnerSpec, seed: int, variant: str = "") -> str:
+    """`bc-seed0`; a run on the augmented variant of the data: `bc-aug-seed0`."""
+    return f"{spec.name}-{variant}-seed{seed}" if variant else f"{spec.name}-seed{seed}"
 
 
-def _run_identity(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str) -> dict:
+def run_dir(config: ExperimentConfig, spec: LearnerSpec, seed: int, variant: str = "") -> Path:
+    return config.run_dir / "train" / run_key(spec, seed, variant)
+
+
+def _run_identity(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str, variant: str = "") -> dict:
     return {
         "learner": {"algo": spec.algo, "params": spec.params},
         "seed": seed,
-        "dataset": config.dataset_name,
+        "dataset": config.augmented_dataset_name if variant == AUGMENTED else config.dataset_name,
         "dataset_sha256": dataset_sha256,
         "levels": config.levels.split.to_dict(),
         "selection": {"levels": config.evaluate.selection_levels},
     }
 
 
-def is_trained(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str) -> bool:
-    path = run_dir(config, spec, seed) / RUN_RECORD
+def is_trained(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str, variant: str = "") -> bool:
+    path = run_dir(config, spec, seed, variant) / RUN_RECORD
     if not path.exists():
         return False
-    return json.loads(path.read_text()).get("identity") == _run_identity(config, spec, seed, dataset_sha256)
+    return json.loads(path.read_text()).get("identity") == _run_identity(config, spec, seed, dataset_sha256, variant)
 
 
-def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str) -> dict:
-    """Fit one learner with one seed in this process; returns the run record."""
+def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str, variant: str = "") -> dict:
+    """Fit one learner with one seed in this process; returns the run record.
+
+    `variant` names which of the experiment's datasets `dataset_root` is ("" the collected one,
+    `AUGMENTED` its stitching-augmented variant); it only keeps the two runs' folders apart.
+    """
     import torch
 
     from rlgen.data.dataset import load_dataset
-    from rlgen.evaluate import make_jobs, mean_return_scorer
+    from rlgen.evaluate import mean_return_scorer
     from rlgen.learn import fit, learner_config
     from rlgen.learn.registry import import_modules
+    from rlgen.worlds import world_of
 
     import_modules(config.imports)
     torch.set_num_threads(1)  # one CPU per Ray task; runs go side by side instead
@@ -63,9 +73,10 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     algo_config = learner_config(spec.algo, spec.params)
     validate = None
     if getattr(algo_config, "validate_every", 0):
-        jobs = make_jobs(split, ("validation",), config.evaluate.selection_levels, 1)
-        validate = mean_return_scorer(config.env.game, config.env.mode, jobs, config.evaluate.envs_per_worker, seed)
-    out = run_dir(config, spec, seed)
+        world = world_of(config)
+        jobs = world.jobs(split, ("validation",), config.evaluate.selection_levels, 1)
+        validate = mean_return_scorer(config.env.game, config.env.mode, jobs, config.evaluate.envs_per_worker, seed, world=world)
+    out = run_dir(config, spec, seed, variant)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     # Built-in learners say where their batches come from (`LearnerConfig.data`: memory, disk or
@@ -78,7 +89,7 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
         if close is not None:
             close()
     record = {
-        "identity": _run_identity(config, spec, seed, dataset.sha256),
+        "identity": _run_identity(config, spec, seed, dataset.sha256, variant),
         "train_seconds": round(time.perf_counter() - started, 2),
         "experiment": config.name,
     }
@@ -86,24 +97,37 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     return record
 
 
-def train_all(config: ExperimentConfig, dataset_root: Path, dataset_sha256: str, progress: bool = True) -> list[Path]:
-    """Train every (learner, seed) not yet trained, as Ray tasks of one CPU each (Ray must be running)."""
+def train_all(
+    config: ExperimentConfig, dataset_root: Path, dataset_sha256: str, progress: bool = True, *, augmented: tuple[Path, str] | None = None
+) -> list[Path]:
+    """Train every (learner, seed) not yet trained, as Ray tasks of one CPU (and one GPU when the
+    device is a GPU: runs then queue for the GPUs) each. Ray must be running.
+
+    `augmented`: (root, manifest sha256) of the data's stitching-augmented variant; every
+    (learner, seed) is then trained on it as well, in the same pool of tasks.
+    """
     import ray
     from tqdm.auto import tqdm
 
+    datasets = [("", Path(dataset_root), dataset_sha256)]
+    if augmented is not None:
+        datasets.append((AUGMENTED, Path(augmented[0]), augmented[1]))
     todo = [
-        (spec, seed)
+        (spec, seed, variant, root)
+        for variant, root, sha in datasets
         for spec in config.learners
         for seed in config.seeds
-        if not is_trained(config, spec, seed, dataset_sha256)
+        if not is_trained(config, spec, seed, sha, variant)
     ]
-    task = ray.remote(num_cpus=1, max_retries=0)(train_one)
-    refs = {task.remote(config, spec, seed, str(dataset_root)): (spec, seed) for spec, seed in todo}
+    from rlgen.ray_session import gpus_for_device
+
+    task = ray.remote(num_cpus=1, num_gpus=gpus_for_device(config.device), max_retries=0)(train_one)
+    refs = {task.remote(config, spec, seed, str(root), variant): (spec, seed, variant) for spec, seed, variant, root in todo}
     with tqdm(total=len(refs), unit="runs", desc="train", disable=not progress or not refs) as bar:
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
-            spec, seed = refs.pop(ready[0])
+            spec, seed, variant = refs.pop(ready[0])
             record = ray.get(ready[0])
-            bar.set_postfix_str(f"{run_key(spec, seed)} {record['train_seconds']:.0f}s")
+            bar.set_postfix_str(f"{run_key(spec, seed, variant)} {record['train_seconds']:.0f}s")
             bar.update(1)
-    return [run_dir(config, spec, seed) for spec in config.learners for seed in config.seeds]
+    return [run_dir(config, spec, seed, variant) for variant, _, _ in datasets for spec in config.learners for seed in config.seeds]

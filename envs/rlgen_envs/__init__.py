@@ -9,9 +9,13 @@ import gymnasium
 
 from rlgen_envs.procgen import PROCGEN_GAMES, ProcgenVecEnv, episode_step_limit
 from rlgen_envs.stitch_maze import StitchMazeEnv
+from rlgen_envs.stitch_vec import StitchMazeVecEnv, StitchTask
 from rlgen_envs.webshop import WebShopEnv
 
 gymnasium.register("rlgen/StitchMaze-v0", entry_point="rlgen_envs.stitch_maze:StitchMazeEnv")
 gymnasium.register("rlgen/WebShop-v0", entry_point="rlgen_envs.webshop.env:WebShopEnv")
 
-__all__ = ["PROCGEN_GAMES", "ProcgenVecEnv", "StitchMazeEnv", "WebShopEnv", "episode_step_limit"]
+__all__ = [
+    "PROCGEN_GAMES", "ProcgenVecEnv", "StitchMazeEnv", "StitchMazeVecEnv", "StitchTask", "WebShopEnv",
+    "episode_step_limit",
+]

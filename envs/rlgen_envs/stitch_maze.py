@@ -14,8 +14,13 @@ point/ant mazes with k-means waypoints; see ../shared/reference/stitching.md). H
 - `reset(options={"level": L, "start": (r, c), "goal": (r, c)})` picks a level and a task;
   without options the level is drawn from [start_level, start_level + num_levels) and start and
   goal are distinct free blocks drawn at random (all from the seeded `np_random`).
-- Observations, `obs_mode="vector"`: float32 (4 + 225,) = agent row, col, goal row, col (divided by
-  14) and the 15 x 15 wall grid, so a policy can act on levels it has never seen;
+- Observations, `obs_mode="vector"`: uint8 (4 + 3 x 225,) = agent row, col, goal row, col
+  (integers in [0, 14]), the 15 x 15 wall grid (0 / 1), so a policy can act on levels it has
+  never seen, then the agent's and the goal's block one-hot on the 15 x 15 grid
+  (`vector_observation`). The one-hot planes repeat the positions in a form an MLP can relate
+  to the walls (measured: BC's MLP on the 229 entries alone reached 0.2 success on training
+  levels' ordinary pairs, barely above random). Small integers, never float32, so datasets
+  store them as they store frames; learners scale each entry by its maximum (`VECTOR_MAXIMA`);
   `obs_mode="image"`: uint8 (64, 64, 3): walls grey, floor black, goal green, agent blue.
 
 `shortest_path(level, start, goal)` (breadth-first search) is the oracle behaviour policies and
@@ -39,6 +44,22 @@ BLOCK_PIXELS = 4
 MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))  # stay, up, down, left, right
 WALL_COLOUR, GOAL_COLOUR, AGENT_COLOUR = (110, 110, 110), (40, 200, 60), (50, 90, 230)
 Position = tuple[int, int]
+VECTOR_SIZE = 4 + 3 * SIZE * SIZE
+VECTOR_MAXIMA = np.array([SIZE - 1] * 4 + [1] * (3 * SIZE * SIZE), dtype=np.uint8)
+"""(679,) uint8: the largest value each entry of a vector observation takes."""
+
+
+def vector_observation(agents: np.ndarray, goals: np.ndarray, walls: np.ndarray) -> np.ndarray:
+    """(n, 679) uint8 vector observations from (n, 2) agent and goal blocks and (n, 15, 15) walls."""
+    agents, goals = np.asarray(agents, np.int64).reshape(-1, 2), np.asarray(goals, np.int64).reshape(-1, 2)
+    n, cells = len(agents), SIZE * SIZE
+    out = np.zeros((n, VECTOR_SIZE), dtype=np.uint8)
+    out[:, 0:2], out[:, 2:4] = agents, goals
+    out[:, 4 : 4 + cells] = np.asarray(walls).reshape(n, cells)
+    rows = np.arange(n)
+    out[rows, 4 + cells + agents[:, 0] * SIZE + agents[:, 1]] = 1
+    out[rows, 4 + 2 * cells + goals[:, 0] * SIZE + goals[:, 1]] = 1
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -119,7 +140,7 @@ class StitchMazeEnv(gymnasium.Env):
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(len(MOVES))
         if obs_mode == "vector":
-            self.observation_space = spaces.Box(0.0, 1.0, (4 + SIZE * SIZE,), np.float32)
+            self.observation_space = spaces.Box(np.zeros(VECTOR_SIZE, np.uint8), VECTOR_MAXIMA, (VECTOR_SIZE,), np.uint8)
         else:
             self.observation_space = spaces.Box(0, 255, (PADDED * BLOCK_PIXELS, PADDED * BLOCK_PIXELS, 3), np.uint8)
         self.level = start_level
@@ -174,8 +195,7 @@ class StitchMazeEnv(gymnasium.Env):
     def _observation(self) -> np.ndarray:
         if self.obs_mode == "image":
             return self._image()
-        head = np.array([*self.agent, *self.goal], dtype=np.float32) / (SIZE - 1)
-        return np.concatenate([head, layout(self.level).astype(np.float32).ravel()])
+        return vector_observation(np.array([self.agent]), np.array([self.goal]), layout(self.level)[None])[0]
 
     def _image(self) -> np.ndarray:
         blocks = np.zeros((PADDED, PADDED, 3), dtype=np.uint8)

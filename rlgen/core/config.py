@@ -28,6 +28,7 @@ from rlgen.core.levels import (
 from rlgen.core.typed import ConfigError, from_dict, to_dict
 
 __all__ = [
+    "AugmentConfig",
     "BehaviourConfig",
     "CollectConfig",
     "ConfigError",
@@ -41,15 +42,45 @@ __all__ = [
 ]
 
 
+ENV_KINDS = ("procgen", "stitch_maze")
+
+
 @dataclass(frozen=True)
 class EnvConfig:
-    """Which Procgen game and difficulty."""
+    """Which environment: a Procgen game and difficulty, or another world (`kind`) and its options.
+
+    `kind: procgen` (the default) reads `game` and `mode`; `kind: stitch_maze` is the stitching
+    track's grid maze (`rlgen_envs.StitchMazeVecEnv`) and reads `options` (see `rlgen.worlds`,
+    which builds every kind's environments). `spec` is what a dataset records of it: for
+    Procgen exactly `{game, mode}`, as before there were other kinds, so existing datasets and
+    their collection specs stay valid.
+    """
 
     game: str = "maze"
     mode: str = "easy"
+    kind: str = "procgen"
+    options: dict = field(default_factory=dict)
+    """Options of a non-Procgen kind (stitch_maze: `max_episode_steps`, `pairs_per_level`)."""
 
     def __post_init__(self) -> None:
-        check_game(self.game, self.mode)
+        if self.kind not in ENV_KINDS:
+            raise ConfigError(f"env.kind: unknown environment kind {self.kind!r}; valid: {', '.join(ENV_KINDS)}")
+        if self.kind == "procgen":
+            if self.options:
+                raise ConfigError(f"env.options: Procgen takes none (got {sorted(self.options)}); set env.game and env.mode")
+            check_game(self.game, self.mode)
+
+    @property
+    def spec(self) -> dict:
+        """The environment as datasets and collection specs record it."""
+        if self.kind == "procgen":
+            return {"game": self.game, "mode": self.mode}
+        return {"kind": self.kind, "options": dict(self.options)}
+
+    @property
+    def label(self) -> str:
+        """The environment part of dataset names: `procgen-maze-easy`, `stitch_maze`."""
+        return f"procgen-{self.game}-{self.mode}" if self.kind == "procgen" else self.kind
 
 
 @dataclass(frozen=True)
@@ -90,8 +121,12 @@ class BehaviourConfig:
 
     @property
     def label(self) -> str:
-        """A short name for dataset names: the policy, and the epsilon when it mixes."""
-        return self.name if self.epsilon == 0 else f"{self.name}-eps{self.epsilon:g}"
+        """A short name for dataset names: the policy, and how it mixes with random play (per step
+        `eps`, per episode `mix`, see `rlgen.policies.registry`), so mixed and expert data never
+        share a name."""
+        label = self.name if self.epsilon == 0 else f"{self.name}-eps{self.epsilon:g}"
+        mix = self.options.get("mix")
+        return label if mix is None else f"{label}-mix{mix:g}"
 
 
 @dataclass(frozen=True)
@@ -108,8 +143,9 @@ class CollectConfig:
     envs_per_worker: int = 16
     """Procgen environments stepped together in each actor (one batched policy call per step)."""
     seed: int = 0
-    version: int = 1
-    """Dataset version, part of the dataset name; bump it when the collection code changes."""
+    version: int = 2
+    """Dataset version, part of the dataset name; bump it when the collection code changes.
+    2: shards keep the episodes still open at their end (as `partial`) instead of dropping them."""
 
     def __post_init__(self) -> None:
         for key in ("transitions", "shard_transitions", "num_workers", "envs_per_worker", "version"):
@@ -176,6 +212,60 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Temporal data augmentation (Ghugare et al., 2024): a stitching-augmented variant of the dataset.
+
+    When an experiment has this section, `rlgen run` builds the variant next to the dataset
+    (`rlgen.stitch.variant`) and trains every learner on both, so each algorithm appears with
+    and without augmentation. The variant keeps every source episode and adds episodes joined
+    at matched waypoints whose goal is a state after the join, until about `eps` of its
+    transitions are augmented (the paper relabels a sample's goal with probability eps = 0.5).
+    """
+
+    eps: float = 0.5
+    """Fraction of the variant's transitions that come from joined episodes, in [0, 1)."""
+    match: str = "exact"
+    """Waypoint matching: `exact` keys (level, row, col) where the env gives them, or `kmeans`."""
+    num_clusters: int = 20
+    """k-means clusters per level (`match: kmeans` only)."""
+    feature: str = "waypoint"
+    """The per-step array k-means clusters (`match: kmeans` only), z-normalized per dimension."""
+    join: str = "uniform"
+    """How joined episodes pick their goal: `uniform`, the paper's (a later state of a trajectory
+    drawn uniformly at the waypoint, chained `max_joins` times); `reachable`, uniformly among all
+    states reachable through shared waypoints (exact matching only; `rlgen.stitch.augment.join_reachable`)."""
+    max_joins: int = 1
+    """Joins per augmented episode, drawn uniformly in [1, max_joins]: 1 is the paper's single join;
+    more chain trajectories through shared waypoints (`rlgen.stitch.augment.join_episodes`)."""
+    erase_loops: bool = True
+    """Cut loops (a block visited twice) out of joined paths (`join_episodes`)."""
+    seed: int = 0
+    version: int = 1
+    """Part of the variant's name; bump it when the transform changes."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.eps < 1.0:
+            raise ConfigError(f"augment.eps must lie in [0, 1), got {self.eps}")
+        if self.match not in ("exact", "kmeans"):
+            raise ConfigError(f"augment.match: unknown matching {self.match!r}; valid: exact, kmeans")
+        if self.num_clusters < 1:
+            raise ConfigError("augment.num_clusters must be at least 1")
+        if self.join not in ("uniform", "reachable"):
+            raise ConfigError(f"augment.join: unknown joining {self.join!r}; valid: uniform, reachable")
+        if self.join == "reachable" and self.match != "exact":
+            raise ConfigError("augment.join: reachable needs match: exact (it follows recorded transitions block by block)")
+        if self.max_joins < 1:
+            raise ConfigError("augment.max_joins must be at least 1")
+
+    @property
+    def label(self) -> str:
+        """The variant's suffix in dataset names."""
+        match = self.match if self.match == "exact" else f"kmeans{self.num_clusters}"
+        joins = "-reach" if self.join == "reachable" else ("" if self.max_joins == 1 else f"-j{self.max_joins}")
+        return f"aug{self.eps:g}-{match}{joins}-s{self.seed}-v{self.version}"
+
+
+@dataclass(frozen=True)
 class RayConfig:
     """Where Ray runs: embedded on this machine by default, or a cluster address."""
 
@@ -197,6 +287,8 @@ class ExperimentConfig:
     seeds: tuple[int, ...] = (0,)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    augment: AugmentConfig | None = None
+    """Build a stitching-augmented variant and train every learner on it too (None: no variant)."""
     output_dir: str = "runs"
     """Where runs (checkpoints, evaluations, reports) go, relative to the working directory."""
     data_dir: str = "data"
@@ -217,8 +309,8 @@ class ExperimentConfig:
     def dataset_name(self) -> str:
         """What the data is: environment, game, mode, training levels, behaviour, size, version."""
         return (
-            f"procgen-{self.env.game}-{self.env.mode}-L{self.levels.train}-"
-            f"{self.collect.policy.label}-{_count_label(self.collect.transitions)}-s{self.collect.seed}-v{self.collect.version}"
+            f"{self.env.label}-L{self.levels.train}-"
+            f"{self.collect.policy.label}{_structure_label(self.collect.policy.options.get('structure'))}-{_count_label(self.collect.transitions)}-s{self.collect.seed}-v{self.collect.version}"
         )
 
     @property
@@ -229,6 +321,15 @@ class ExperimentConfig:
         import os
 
         return Path(os.environ.get("RLGEN_DATA_DIR", self.data_dir)) / self.dataset_name
+
+    @property
+    def augmented_dataset_name(self) -> str | None:
+        """The stitching-augmented variant's name, when the config asks for one."""
+        return None if self.augment is None else f"{self.dataset_name}-{self.augment.label}"
+
+    def augmented_dataset_dir(self) -> Path | None:
+        name = self.augmented_dataset_name
+        return None if name is None else self.dataset_dir().parent / name
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -255,6 +356,16 @@ class ExperimentConfig:
                 target = target[part]
             target[parts[-1]] = yaml.safe_load(raw)
         return from_dict(ExperimentConfig, _learners_to_specs(data))
+
+
+def _structure_label(params: Any) -> str:
+    """A stitching behaviour's confinement in dataset names (`-regions2o2`, `-hops8`); '' for none."""
+    if not isinstance(params, dict):
+        return ""
+    kind = params.get("kind", "regions")
+    if kind == "regions":
+        return f"-regions{params.get('num_regions', 4)}o{params.get('overlap', 1)}"
+    return f"-{kind}{params.get('max_distance', '')}"
 
 
 def _count_label(n: int) -> str:

@@ -1,4 +1,4 @@
-"""Datasets on disk: compressed, checksummed shards of complete episodes, and their manifest.
+"""Datasets on disk: compressed, checksummed shards of whole episodes, and their manifest.
 
 `load_dataset(name_or_path)` is the library entry point: episodes, the manifest, and a d3rlpy
 replay buffer, without touching collection, learners or Ray.

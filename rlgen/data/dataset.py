@@ -21,10 +21,9 @@ from typing import Iterator
 
 import numpy as np
 
-from rlgen.core.games import NUM_ACTIONS
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, manifest_sha256
-from rlgen.data.shards import EpisodeData, ShardReader, file_sha256
+from rlgen.data.shards import EpisodeData, ShardReader, file_sha256, learner_layout
 
 SHARDS_DIR = "shards"
 FRAME_BYTES = 64 * 64 * 3
@@ -49,6 +48,12 @@ class Dataset:
     @property
     def name(self) -> str:
         return self.manifest.name
+
+    @property
+    def num_actions(self) -> int:
+        """Discrete actions of the data's environment: the manifest's `env.num_actions` where the
+        environment records it (the stitching maze: 5), else Procgen's 15."""
+        return self.manifest.num_actions
 
     @property
     def sha256(self) -> str:
@@ -79,7 +84,8 @@ class Dataset:
             yield from ShardReader(self.shard_path(record.name)).contents().episodes()
 
     def to_d3rlpy(self):
-        """A d3rlpy ReplayBuffer: channel-first (3, 64, 64) uint8 frames, discrete actions.
+        """A d3rlpy ReplayBuffer: channel-first (3, 64, 64) uint8 frames (or (D,) uint8 vectors, as
+        stored), `num_actions` discrete actions.
 
         Terminated episodes end in a terminal; truncated ones (step limit, or cut by a shard's
         quota) end in a timeout, so their last action has no next frame and is not a transition.
@@ -90,7 +96,7 @@ class Dataset:
 
         episodes = [
             Episode(
-                observations=np.ascontiguousarray(ep.observations.transpose(0, 3, 1, 2)),
+                observations=learner_layout(ep.observations),
                 actions=ep.actions.astype(np.int64)[:, None],
                 rewards=ep.rewards.astype(np.float32)[:, None],
                 terminated=ep.terminated,
@@ -108,13 +114,16 @@ class Dataset:
             action_signature=Signature(dtype=[np.dtype(np.int64)], shape=[(1,)]),
             reward_signature=Signature(dtype=[np.dtype(np.float32)], shape=[(1,)]),
             action_space=d3rlpy.ActionSpace.DISCRETE,
-            action_size=NUM_ACTIONS,
+            action_size=self.num_actions,
         )
 
     @property
     def decoded_frame_bytes(self) -> int:
-        """Memory the frames take decoded (what `to_d3rlpy()` holds): transitions x 12,288 bytes."""
-        return self.manifest.transitions * FRAME_BYTES
+        """Memory the observations take decoded (what `to_d3rlpy()` holds): transitions x bytes of
+        one observation (a Procgen frame 12,288; the first shard's header says; 0 shards: frames)."""
+        shards = self.manifest.shards
+        per = FRAME_BYTES if not shards else ShardReader(self.shard_path(shards[0].name)).frame_bytes
+        return self.manifest.transitions * per
 
     def sampler(self, seed: int, *, cache_bytes: int | None = None, prefetch: int | None = None):
         """A `ShardSampler`: minibatches decoded from the shards on disk, memory bounded.

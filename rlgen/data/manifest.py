@@ -67,7 +67,7 @@ class ShardRecord:
 @dataclass(frozen=True)
 class DatasetManifest:
     name: str
-    env: dict  # {"game": ..., "mode": ...}
+    env: dict  # Procgen: {"game", "mode"}; other worlds: {"kind", "options", "num_actions", ...} (rlgen.worlds)
     levels: LevelSplit
     behaviour: dict  # the behaviour-policy config, plus its measured skill under "skill"
     shards: tuple[ShardRecord, ...]
@@ -86,11 +86,19 @@ class DatasetManifest:
 
     @property
     def game(self) -> str:
-        return self.env["game"]
+        """Procgen's game; another environment's kind (e.g. `stitch_maze`)."""
+        return self.env.get("game", self.env.get("kind", ""))
 
     @property
     def mode(self) -> str:
-        return self.env["mode"]
+        return self.env.get("mode", "")
+
+    @property
+    def num_actions(self) -> int:
+        """The environment's discrete action count: recorded by non-Procgen worlds, else Procgen's 15."""
+        from rlgen.core.games import NUM_ACTIONS
+
+        return int(self.env.get("num_actions", NUM_ACTIONS))
 
     def to_dict(self) -> dict[str, Any]:
         return {

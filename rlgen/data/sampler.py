@@ -55,9 +55,8 @@ import zstandard
 from d3rlpy.constants import ActionSpace
 from d3rlpy.dataset import DatasetInfo, Signature, TrajectoryMiniBatch, TransitionMiniBatch
 
-from rlgen.core.games import NUM_ACTIONS
 from rlgen.data.errors import DatasetError
-from rlgen.data.shards import ShardReader
+from rlgen.data.shards import ShardReader, learner_layout, learner_shape
 
 if TYPE_CHECKING:
     from rlgen.data.dataset import Dataset
@@ -72,30 +71,31 @@ _MAX_OPEN_FILES = 64
 
 
 class FrameTransitionMiniBatch(TransitionMiniBatch):
-    """d3rlpy's `TransitionMiniBatch` with uint8 observations (B, C, H, W); every other array
-    float32 as d3rlpy has it. d3rlpy's `update` converts uint8 observations itself."""
+    """d3rlpy's `TransitionMiniBatch` with uint8 observations (B, C, H, W), or (B, D) for vector
+    observations; every other array float32 as d3rlpy has it. d3rlpy's `update` converts uint8
+    observations itself."""
 
     def __post_init__(self) -> None:
-        _check_frames(self.observations, 4, "observations")
-        _check_frames(self.next_observations, 4, "next_observations")
+        _check_frames(self.observations, (2, 4), "observations")
+        _check_frames(self.next_observations, (2, 4), "next_observations")
         for name in ("actions", "rewards", "next_actions", "terminals", "intervals"):
             _check_float32(getattr(self, name), name, ndim=2)
 
 
 class FrameTrajectoryMiniBatch(TrajectoryMiniBatch):
-    """d3rlpy's `TrajectoryMiniBatch` with uint8 observations (B, L, C, H, W)."""
+    """d3rlpy's `TrajectoryMiniBatch` with uint8 observations (B, L, C, H, W), or (B, L, D)."""
 
     def __post_init__(self) -> None:
-        _check_frames(self.observations, 5, "observations")
+        _check_frames(self.observations, (3, 5), "observations")
         for name in ("actions", "rewards", "returns_to_go", "terminals"):
             _check_float32(getattr(self, name), name, ndim=3)
         for name in ("timesteps", "masks"):
             _check_float32(getattr(self, name), name, ndim=2)
 
 
-def _check_frames(array: Any, ndim: int, name: str) -> None:
-    if not (isinstance(array, np.ndarray) and array.dtype == np.uint8 and array.ndim == ndim):
-        raise TypeError(f"{name} must be a {ndim}-d uint8 array, got {getattr(array, 'dtype', type(array))}")
+def _check_frames(array: Any, ndims: tuple[int, ...], name: str) -> None:
+    if not (isinstance(array, np.ndarray) and array.dtype == np.uint8 and array.ndim in ndims):
+        raise TypeError(f"{name} must be a {' or '.join(map(str, ndims))}-d uint8 array, got {getattr(array, 'dtype', type(array))}")
 
 
 def _check_float32(array: Any, name: str, ndim: int) -> None:
@@ -127,7 +127,7 @@ class _FrameStore:
         self._dctx = zstandard.ZstdDecompressor()
 
     def gather(self, frames: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
-        """`out[rows[k]] = frame frames[k]`, channel-first: out is (M, C, H, W) uint8."""
+        """`out[rows[k]] = frame frames[k]` in the learners' layout: out is (M, C, H, W) or (M, D) uint8."""
         frames = np.asarray(frames, dtype=np.int64)
         if len(frames) == 0:
             return
@@ -144,7 +144,7 @@ class _FrameStore:
             for group in groups:
                 s, c = int(shard[group[0]]), int(chunk[group[0]])
                 decoded = self._chunk(s, c)
-                out[rows[group]] = decoded[local[group] - c * self.chunk_frames[s]].transpose(0, 3, 1, 2)
+                out[rows[group]] = learner_layout(decoded[local[group] - c * self.chunk_frames[s]])
 
     def _chunk(self, shard: int, chunk: int) -> np.ndarray:
         key = (shard, chunk)
@@ -202,7 +202,7 @@ class _Batches:
         self.ep_transitions = episodes["transition_start"]  # (E+1,) d3rlpy's transition numbering
         self.seed = seed
         self.transition_count = int(self.ep_transitions[-1])
-        self.frame_shape = tuple(store.frame_shape[i] for i in (2, 0, 1))  # channel-first
+        self.frame_shape = learner_shape(store.frame_shape)  # channel-first frames; vectors unchanged
 
     def indices(self, k: int, batch_size: int) -> np.ndarray:
         """Transitions of batch `k`: (batch_size,) int64, uniform, from `default_rng([seed, k])`."""
@@ -392,8 +392,9 @@ class ShardSampler:
             s.arrays = {}
         if len(episodes["length"]) == 0:
             raise DatasetError(f"dataset {self.root} has no usable episodes")
-        if actions.max(initial=0) >= NUM_ACTIONS:
-            raise DatasetError(f"dataset {self.root} has action {int(actions.max())}; Procgen has {NUM_ACTIONS} actions")
+        num_actions = dataset.num_actions
+        if actions.max(initial=0) >= num_actions:
+            raise DatasetError(f"dataset {self.root} has action {int(actions.max())}; its environment has {num_actions} actions")
         store = _FrameStore(shards, cache_bytes)
         self._batches = _Batches(store, actions, rewards, episodes, self.seed)
         self._prefetcher = _Prefetcher(self._batches.make, prefetch) if prefetch > 0 else None
@@ -410,7 +411,7 @@ class ShardSampler:
             action_signature=Signature(dtype=[np.dtype(np.int64)], shape=[(1,)]),
             reward_signature=Signature(dtype=[np.dtype(np.float32)], shape=[(1,)]),
             action_space=ActionSpace.DISCRETE,
-            action_size=NUM_ACTIONS,
+            action_size=num_actions,
         )
         self._finalizer = weakref.finalize(self, _shutdown, self._prefetcher, store)
 
@@ -456,6 +457,16 @@ class ShardSampler:
     @property
     def batches_drawn(self) -> int:
         return self._k
+
+    def observation_maxima(self) -> np.ndarray:
+        """(D,) uint8 each entry's maximum over every stored observation (decodes every chunk once;
+        meant for (N, D) vector data, where the whole dataset is small)."""
+        maxima = None
+        for shard in self._batches.store.shards:
+            for chunk in range(shard.num_chunks):
+                m = shard.decode_chunk(chunk).max(axis=0)
+                maxima = m if maxima is None else np.maximum(maxima, m)
+        return maxima
 
     @property
     def cache_stats(self) -> dict[str, int]:

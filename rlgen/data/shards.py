@@ -7,7 +7,8 @@ Format (version 1). A shard is an uncompressed `.npz` (a zip of `.npy` arrays, r
 array             shape, dtype    meaning
 ================  ==============  ======================================================
 format_version    (), int64       1
-frame_shape       (3,), int64     (64, 64, 3): frames as the environment emits them (HWC)
+frame_shape       (3,), int64     (64, 64, 3): frames as the environment emits them (HWC);
+                                  (1,) (D,) for uint8 vector observations
 chunk_frames      (), int64       frames per compressed chunk (the last may hold fewer)
 chunk_offsets     (C+1,), int64   byte offsets of the chunks in `frames_zstd`
 frames_zstd       (B,), uint8     zstd-compressed chunks of consecutive uint8 frames
@@ -277,10 +278,32 @@ class ShardWriter:
         return digest.hexdigest()
 
 
+def learner_layout(observations: np.ndarray) -> np.ndarray:
+    """Observations as the learners take them: (N, H, W, C) frames -> (N, C, H, W); (N, D) vectors
+    (the stitching maze's compact observation) pass through unchanged."""
+    if observations.ndim == 4:
+        return np.ascontiguousarray(observations.transpose(0, 3, 1, 2))
+    if observations.ndim == 2:
+        return observations
+    raise ValueError(f"observations must be (N, H, W, C) frames or (N, D) vectors, got shape {observations.shape}")
+
+
+def learner_shape(frame_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """One observation's shape as the learners take it: (H, W, C) -> (C, H, W); (D,) unchanged."""
+    frame_shape = tuple(int(x) for x in frame_shape)
+    return (frame_shape[2], frame_shape[0], frame_shape[1]) if len(frame_shape) == 3 else frame_shape
+
+
 def write_shard(path: Path, contents: ShardContents) -> str:
-    """Write `contents` atomically to `path` and return the file's sha256 (hex)."""
-    if contents.observations.ndim != 4 or contents.observations.dtype != np.uint8:
-        raise ValueError(f"observations must be (N, H, W, C) uint8 frames, got {contents.observations.dtype} {contents.observations.shape}")
+    """Write `contents` atomically to `path` and return the file's sha256 (hex).
+
+    Observations are uint8, either (N, H, W, C) frames or (N, D) vectors (the stitching maze's
+    compact observation); both are stored the same way, chunked and compressed."""
+    if contents.observations.ndim not in (2, 4) or contents.observations.dtype != np.uint8:
+        raise ValueError(
+            f"observations must be (N, H, W, C) uint8 frames or (N, D) uint8 vectors, got "
+            f"{contents.observations.dtype} {contents.observations.shape}"
+        )
     writer = ShardWriter(contents.observations.shape[1:])
     for episode in contents.episodes():
         writer.add(episode)

@@ -46,11 +46,12 @@ from d3rlpy.serializable_config import CONFIG_STORAGE
 from tqdm.auto import tqdm
 
 import rlgen
-from rlgen.core.games import NUM_ACTIONS
 from rlgen.core.typed import to_dict
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import DATA_MODES
-from rlgen.learn.encoders import ImpalaEncoderFactory
+from d3rlpy.preprocessing import MinMaxObservationScaler
+
+from rlgen.learn.encoders import ImpalaEncoderFactory, encoder_factory_for
 from rlgen.learn.policy import QLearningPolicy
 from rlgen.learn.registry import LEARNER_FILE, TrainedLearner, Validator, register_learner
 from rlgen.policies.base import Policy
@@ -119,26 +120,60 @@ class LearnerConfig:
             raise ValueError(f"data must be one of {', '.join(DATA_MODES)}; got {self.data!r}")
 
     def encoder_factory(self) -> ImpalaEncoderFactory:
+        """The IMPALA encoder the learners' d3rlpy configs name; `train_d3rlpy` swaps in the vector
+        encoder for (D,) observations (`for_observations`)."""
         return ImpalaEncoderFactory(channels=list(self.encoder_channels), feature_size=self.feature_size)
 
 
 def buffer_spec(buffer: Any) -> tuple[tuple[int, ...], int]:
-    """(observation shape, action size) of a buffer, after checking it is what the learners take."""
+    """(observation shape, action size) of a buffer, after checking it is what the learners take.
+
+    The action count is the buffer's, which the dataset takes from its manifest (Procgen 15, the
+    stitching maze 5): a learner's output layer is sized by the data it trains on.
+    """
     info = buffer.dataset_info
     if info.action_space != d3rlpy.ActionSpace.DISCRETE:
         raise ValueError(f"the buffer's action space is {info.action_space}; rlgen learners need DISCRETE actions")
-    if info.action_size != NUM_ACTIONS:
-        raise ValueError(f"the buffer has action_size={info.action_size}; Procgen has {NUM_ACTIONS} actions")
+    if not isinstance(info.action_size, (int, np.integer)) or info.action_size < 2:
+        raise ValueError(f"the buffer has action_size={info.action_size}; rlgen learners need at least 2 discrete actions")
     shape = tuple(int(s) for s in info.observation_signature.shape[0])
     dtype = info.observation_signature.dtype[0]
-    if shape != FRAME_SHAPE:
+    if shape != FRAME_SHAPE and len(shape) != 1:
         hint = " (channel-last: transpose frames to channel-first)" if shape == (64, 64, 3) else ""
-        raise ValueError(f"the buffer's observations are {shape}{hint}; rlgen learners take {FRAME_SHAPE} frames")
+        raise ValueError(f"the buffer's observations are {shape}{hint}; rlgen learners take {FRAME_SHAPE} frames or (D,) vectors")
     if dtype != np.uint8:
-        raise ValueError(f"the buffer's observations are {dtype}; rlgen keeps frames uint8 (never float32)")
+        raise ValueError(f"the buffer's observations are {dtype}; rlgen keeps observations uint8 (never float32)")
     if buffer.transition_count < 1:
         raise ValueError("the buffer holds no transitions")
     return shape, int(info.action_size)
+
+
+def observation_maxima(buffer: Any) -> np.ndarray:
+    """(D,) uint8: each entry's largest value over the buffer's observations (vector data only)."""
+    if hasattr(buffer, "observation_maxima"):
+        return np.asarray(buffer.observation_maxima(), dtype=np.uint8)
+    return np.max([np.asarray(ep.observations).max(axis=0) for ep in buffer.episodes], axis=0).astype(np.uint8)
+
+
+def for_observations(d3rlpy_config: LearnableConfig, config: LearnerConfig, observation_shape: tuple[int, ...], buffer: Any) -> LearnableConfig:
+    """`d3rlpy_config` with the encoder and observation scaler the observations' rank calls for.
+
+    (3, 64, 64) frames: unchanged (the IMPALA encoder and `PixelObservationScaler`, x / 255).
+    (D,) uint8 vectors (the stitching maze's compact observation: positions in [0, 14], walls
+    0 / 1): d3rlpy's vector encoder (`encoder_factory_for`) and a `MinMaxObservationScaler`
+    with minimum 0 and each entry's maximum over the training buffer (at least 1, so a constant
+    entry does not divide by zero), mapping every entry to [-1, 1]; not x / 255, which would
+    squash positions into [0, 0.06]. The scaler's arrays are serialized in `learner.json`, so a
+    loaded model scales exactly as it was trained.
+    """
+    if len(observation_shape) != 1:
+        return d3rlpy_config
+    maximum = np.maximum(observation_maxima(buffer), 1).astype(np.float32)
+    return dataclasses.replace(
+        d3rlpy_config,
+        encoder_factory=encoder_factory_for(observation_shape, config.encoder_channels, config.feature_size),
+        observation_scaler=MinMaxObservationScaler(minimum=np.zeros_like(maximum), maximum=maximum),
+    )
 
 
 def episode_summary(buffer: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +215,7 @@ def train_d3rlpy(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     observation_shape, action_size = buffer_spec(buffer)
+    d3rlpy_config = for_observations(d3rlpy_config, config, observation_shape, buffer)
     d3rlpy.seed(seed)
     torch.manual_seed(seed)
     algo = d3rlpy_config.create(device=device)

@@ -19,12 +19,12 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from d3rlpy.models.encoders import EncoderFactory, register_encoder_factory
+from d3rlpy.models.encoders import EncoderFactory, VectorEncoderFactory, register_encoder_factory
 from d3rlpy.models.torch import Encoder, EncoderWithAction
 from d3rlpy.serializable_config import CONFIG_STORAGE
 from torch import nn
 
-__all__ = ["ImpalaEncoder", "ImpalaEncoderFactory", "ImpalaEncoderWithAction", "ImpalaTrunk"]
+__all__ = ["ImpalaEncoder", "ImpalaEncoderFactory", "ImpalaEncoderWithAction", "ImpalaTrunk", "encoder_factory_for"]
 
 
 class _ResidualBlock(nn.Module):
@@ -161,3 +161,16 @@ def _check_pixel_shape(observation_shape: Sequence[int]) -> None:
 # Registered once per process: d3rlpy asserts on a second registration (e.g. a module reload).
 if ImpalaEncoderFactory.get_type() not in CONFIG_STORAGE[EncoderFactory].config_list:
     register_encoder_factory(ImpalaEncoderFactory)
+
+
+def encoder_factory_for(observation_shape: Sequence[int], channels: Sequence[int], feature_size: int) -> EncoderFactory:
+    """The encoder for an observation's rank: (C, H, W) frames -> the IMPALA ResNet above;
+    (D,) vectors (the stitching maze's compact observation) -> d3rlpy's `VectorEncoderFactory`,
+    an MLP of two `feature_size` ReLU layers (`channels` unused), so its output is as wide as
+    IMPALA's and the decision transformer's width stays `feature_size`."""
+    shape = tuple(observation_shape)
+    if len(shape) == 3:
+        return ImpalaEncoderFactory(channels=list(channels), feature_size=feature_size)
+    if len(shape) == 1:
+        return VectorEncoderFactory(hidden_units=[feature_size, feature_size])
+    raise ValueError(f"observations must be (C, H, W) frames or (D,) vectors, got shape {shape}")

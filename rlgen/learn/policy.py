@@ -18,9 +18,12 @@ __all__ = ["DecisionTransformerPolicy", "QLearningPolicy"]
 
 
 def _to_channel_first(observations: np.ndarray) -> np.ndarray:
+    """(n, 64, 64, 3) frames -> (n, 3, 64, 64); (n, D) vector observations pass through."""
     observations = np.asarray(observations)
+    if observations.ndim == 2:
+        return observations
     if observations.ndim != 4 or observations.shape[-1] != 3:
-        raise ValueError(f"expected (n, 64, 64, 3) frames, got shape {observations.shape}")
+        raise ValueError(f"expected (n, 64, 64, 3) frames or (n, D) vectors, got shape {observations.shape}")
     return np.ascontiguousarray(observations.transpose(0, 3, 1, 2))
 
 

@@ -4,7 +4,7 @@ A policy is anything with a batched `act(observations) -> actions`:
 
 - `observations`: (n, 64, 64, 3) uint8 frames, exactly as `rlgen_envs.ProcgenVecEnv` emits them
   (channel-last); a learner that wants channel-first transposes inside its own `act`.
-- returns (n,) integer actions in [0, 15).
+- returns (n,) integer actions in [0, num_actions) of the environment (15 in Procgen, 5 in the stitching maze).
 
 Two optional methods, called by collection and evaluation when present:
 

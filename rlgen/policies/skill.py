@@ -26,7 +26,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy, call_if_present
+from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
+from rlgen.policies.rollout import play_pinned
 
 SKILL_LEVELS: dict[str, float | None] = {"expert": 1.0, "mixed": 0.75, "random": None}
 """Named skill targets as fractions of the expert's return; `random` is the random policy (None)."""
@@ -79,9 +80,8 @@ def play_levels(
 ) -> EpisodeStats:
     """Play each of `levels` `episodes_per_level` times with `policy` (pinned slots, batched `act`).
 
-    A small copy of the evaluator's loop kept here because policies sit below the evaluation
-    stage in the import order (DESIGN.md); it calls `attach`, `reset` and `observe` as the
-    evaluator does, so stateful policies and planners behave as in collection.
+    The evaluator's own loop (`rlgen.policies.rollout.play_pinned`), so stateful policies and
+    planners behave as in collection and evaluation.
     """
     from rlgen_envs import ProcgenVecEnv
 
@@ -92,37 +92,16 @@ def play_levels(
     slots = min(num_envs, len(jobs))
     env = ProcgenVecEnv.pinned(game, jobs[:slots], mode, seeds=[int(s) for s in job_seeds[:slots]])
     started = time.perf_counter()
-    obs, _ = env.reset()
-    call_if_present(policy, "attach", env)
-    call_if_present(policy, "reset", np.arange(slots))
-    slot_job = list(range(slots))
-    next_job = slots
-    active = np.ones(slots, dtype=bool)
-    ret = np.zeros(slots)
-    disc = np.zeros(slots)
-    factor = np.ones(slots)
-    out = {k: np.zeros(len(jobs)) for k in ("returns", "discounted", "lengths", "success")}
-    while active.any():
-        obs, rewards, terminated, truncated, info = env.step(np.asarray(policy.act(obs)))
-        call_if_present(policy, "observe", rewards)
-        ret += rewards
-        disc += factor * rewards
-        factor *= gamma
-        ended = np.flatnonzero((terminated | truncated) & active)
-        for i in ended:
-            job = slot_job[i]
-            out["returns"][job], out["discounted"][job] = ret[i], disc[i]
-            out["lengths"][job], out["success"][job] = info["episode_length"][i], info["level_complete"][i]
-            ret[i], disc[i], factor[i] = 0.0, 0.0, 1.0
-            if next_job < len(jobs):
-                obs[i] = env.repin(i, jobs[next_job], int(job_seeds[next_job]))
-                slot_job[i] = next_job
-                next_job += 1
-            else:
-                active[i] = False
-        if len(ended):
-            call_if_present(policy, "reset", ended)
-    env.close()
+    try:
+        outcomes = play_pinned(policy, env, jobs, job_seeds, lambda env, slot, level, s: env.repin(slot, level, s), gamma)
+    finally:
+        env.close()
+    out = {
+        "returns": np.array([o.episode_return for o in outcomes]),
+        "discounted": np.array([o.discounted_return for o in outcomes]),
+        "lengths": np.array([o.length for o in outcomes]),
+        "success": np.array([o.success for o in outcomes]),
+    }
     return EpisodeStats(
         levels=np.array(jobs, dtype=np.int64),
         returns=out["returns"],

@@ -51,8 +51,8 @@ def test_truncation_at_the_step_limit():
 def test_observations_carry_the_goal():
     vec = StitchMazeEnv("vector")
     obs, _ = vec.reset(options={"level": 2, "start": (1, 1), "goal": (13, 13)})
-    assert obs.shape == (4 + SIZE * SIZE,) and obs.dtype == np.float32
-    np.testing.assert_allclose(obs[:4], np.array([1, 1, 13, 13]) / (SIZE - 1))
+    assert obs.shape == (4 + 3 * SIZE * SIZE,) and obs.dtype == np.uint8
+    np.testing.assert_array_equal(obs[:4], [1, 1, 13, 13])
     img = StitchMazeEnv("image")
     frame, _ = img.reset(options={"level": 2, "start": (1, 1), "goal": (13, 13)})
     assert frame.shape == (64, 64, 3) and frame.dtype == np.uint8

@@ -1,0 +1,474 @@
+"""The dataset catalog: one card per dataset of the paper's grid, generated, validated and built.
+
+A card says what a dataset is (environment, game, mode, training levels, behaviour policy and
+skill, size, seed, version) and is enough to build it: `DatasetCard.experiment_config()` is the
+config `rlgen.collect.collect_dataset` collects from, and the card's `name` must equal the name
+that config derives (`ExperimentConfig.dataset_name`), so a card, the folder it builds and every
+report citing it agree on one name. Cards are written by `generate_grid` (never by hand) into
+`datasets/procgen.yaml`:
+
+    python -m rlgen.catalog generate            # rewrite datasets/procgen.yaml from the registry
+    python -m rlgen.catalog generate --check    # exit 1 when the committed file is stale
+
+The grid (Mediratta et al., 2024, ../shared/reference/generalization-gap.md), per game, easy mode:
+`headline` 1M expert and 1M mixed transitions on 200 levels; `diversity` 1M expert transitions
+from 1, 10, 40, 200 and 1000 levels; `size` 100k, 1M and 10M expert transitions from 200 levels;
+`single-level` 100k expert and 100k mixed transitions from one level. A dataset in several parts
+(1M expert on 200 levels) is one card listing them all. Training levels are always [0, N), so the
+single-level sets play level 0 (the paper used level 1 or 40).
+
+Behaviour comes from what the behaviour registry (`rlgen.policies.registry`) offers when the
+catalog is generated: the saved-state planner where it plays the game (`EXPERT_PREFERENCE`);
+elsewhere the card names the PPO expert that issue 3's `rlgen policy train-ppo` is to provide,
+marked `available: false` with what is missing, and `build` refuses it. Regenerate the catalog
+when the registry gains a policy. "Mixed" is the paper's 75% of the expert's return, reached with
+an episode mixture (`options.mix`: each episode is the expert's with probability p, else random;
+the dial that works where the expert recovers from step noise, as the planner does in maze).
+p = (0.75 E - R) / (E - R) from measured expert and random returns E, R (`REFERENCE_RETURNS`);
+the dataset's manifest then records the skill *measured* on its own episodes.
+
+`scale` shrinks the grid's sizes by a factor (levels and everything else stay), so the same grid
+builds in seconds in tests and in full on a cluster; a scaled card gets the name its smaller
+config derives (`...-1M-...` at scale 0.001 is `...-1k-...`) and remembers its full-size card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from rlgen.core.config import BehaviourConfig, CollectConfig, EnvConfig, ExperimentConfig, LevelsConfig
+from rlgen.core.games import GAMES, check_game
+from rlgen.core.typed import ConfigError, from_dict, to_dict
+
+CATALOG_FORMAT = 1
+DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[1] / "datasets"
+"""The repository's `datasets/` folder (cards live beside the code, never beside the data)."""
+CATALOG_FILE = "procgen.yaml"
+
+GRID_PARTS = ("headline", "diversity", "size", "single-level")
+SKILLS = {"expert": 1.0, "mixed": 0.75}
+"""Named skills of the grid as target fractions of the expert's return on the training levels."""
+DIVERSITY_LEVELS = (1, 10, 40, 200, 1000)
+SIZES = (100_000, 1_000_000, 10_000_000)
+BASE_LEVELS = 200
+BASE_SIZE = 1_000_000
+SINGLE_LEVEL_SIZE = 100_000
+SHARD_TRANSITIONS = 25_000
+MIN_SCALED_SHARD = 1_000
+"""A scaled card's shards shrink with it, but not below this (a shard is one Ray task)."""
+
+EXPERT_PREFERENCE = ("planner", "ppo")
+"""Registry names tried, in order, as a game's expert; the first registered one that plays it wins."""
+PENDING_EXPERT = "ppo"
+"""The expert named where the registry has none yet: issue 3's PPO policy (`rlgen policy train-ppo`)."""
+
+REFERENCE_RETURNS: dict[str, tuple[float, float, str]] = {
+    # game: (expert mean return, random mean return, where measured); training levels [0, 10), easy
+    "maze": (10.0, 2.0, "bench/results/planners.json (planner vs random, levels [0, 10), easy)"),
+    "heist": (10.0, 2.0, "bench/results/planners.json (planner vs random, levels [0, 10), easy)"),
+    "coinrun": (9.0, 1.0, "bench/results/planners.json (planner vs random, levels [0, 10), easy)"),
+}
+
+
+class CardUnavailableError(ConfigError):
+    """A card whose behaviour policy does not exist yet; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class EnvCard:
+    """The environment: a Procgen game and difficulty."""
+
+    game: str
+    mode: str = "easy"
+
+    def __post_init__(self) -> None:
+        check_game(self.game, self.mode)
+
+
+@dataclass(frozen=True)
+class BehaviourCard:
+    """Who collects the data, and the skill it stands for.
+
+    `policy`, `epsilon` and `options` are `collect.policy` of the config that builds the dataset.
+    `skill` is the grid's name for it (`expert`, `mixed`) and `target_fraction` its target share of
+    the expert's return on the training levels; the achieved skill is measured at build time and
+    recorded in the manifest, never read from here.
+    """
+
+    policy: str
+    skill: str
+    target_fraction: float
+    epsilon: float = 0.0
+    options: dict = field(default_factory=dict)
+    available: bool = True
+    """False when the registry has no such policy for this game yet (`build` refuses the card)."""
+    missing: str | None = None
+    """What is missing, when not available."""
+    calibration: str | None = None
+    """How the mixing parameter was chosen (mixed cards)."""
+
+    def __post_init__(self) -> None:
+        if self.skill not in SKILLS:
+            raise ConfigError(f"behaviour.skill: unknown skill {self.skill!r}; valid: {', '.join(SKILLS)}")
+        if not self.available and not self.missing:
+            raise ConfigError("behaviour.missing: an unavailable behaviour must say what is missing")
+
+
+@dataclass(frozen=True)
+class DatasetCard:
+    """One dataset of the catalog; see the module docstring. Invalid cards raise `ConfigError`."""
+
+    name: str
+    env: EnvCard
+    train_levels: int
+    behaviour: BehaviourCard
+    transitions: int
+    shard_transitions: int
+    seed: int
+    version: int
+    grid: tuple[str, ...]
+    scale: float = 1.0
+    full_name: str | None = None
+    """The full-size card's name, on a scaled card."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.grid) - set(GRID_PARTS))
+        if unknown or not self.grid:
+            raise ConfigError(f"{self.name}: grid parts {unknown or '[]'} are not valid; valid: {', '.join(GRID_PARTS)}")
+        if self.scale <= 0:
+            raise ConfigError(f"{self.name}: scale must be positive, got {self.scale}")
+        derived = card_config(self).dataset_name
+        if derived != self.name:
+            raise ConfigError(
+                f"card {self.name!r}: its config derives the name {derived!r}; a card's name must be the one rlgen "
+                "derives (regenerate the catalog: python -m rlgen.catalog generate)"
+            )
+
+    def experiment_config(self, data_dir: str | None = None, num_workers: int | None = None) -> ExperimentConfig:
+        """The config that collects this dataset (`rlgen.collect.collect_dataset`)."""
+        return card_config(self, data_dir=data_dir, num_workers=num_workers)
+
+    def scaled(self, scale: float) -> DatasetCard:
+        """This card with its size (and shard size) times `scale`, named by what it then is."""
+        if scale <= 0:
+            raise ConfigError(f"--scale must be positive, got {scale}")
+        if scale == 1.0:
+            return self
+        if self.scale != 1.0:
+            raise ConfigError(f"{self.name} is already scaled (x{self.scale:g}); scale its full-size card {self.full_name}")
+        transitions = max(1, round(self.transitions * scale))
+        shard = min(transitions, max(MIN_SCALED_SHARD, round(self.shard_transitions * scale)))
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.update(transitions=transitions, shard_transitions=shard)
+        return DatasetCard(**{**fields, "name": card_config(fields).dataset_name, "scale": scale, "full_name": self.name})
+
+    def require_buildable(self) -> None:
+        """Refuse, before any work, a card whose behaviour does not exist (or cannot play its game)."""
+        from rlgen.policies.registry import check_behaviour
+
+        b = self.behaviour
+        if not b.available:
+            raise CardUnavailableError(
+                f"{self.name}: its {b.skill} behaviour for {self.env.game} is not yet available: {b.missing}"
+            )
+        check_behaviour(BehaviourConfig(name=b.policy, epsilon=b.epsilon, options=dict(b.options)), self.env.game)
+
+    def to_dict(self) -> dict:
+        data = to_dict(self)
+        if self.scale == 1.0:
+            data.pop("scale")
+            data.pop("full_name")
+        return data
+
+
+def card_config(card: DatasetCard | dict, data_dir: str | None = None, num_workers: int | None = None) -> ExperimentConfig:
+    """The experiment config a card (or a card's fields, before the card exists) collects with."""
+    f = card if isinstance(card, dict) else {k.name: getattr(card, k.name) for k in dataclasses.fields(card)}
+    b = f["behaviour"]
+    collect = CollectConfig(
+        policy=BehaviourConfig(name=b.policy, epsilon=b.epsilon, options=dict(b.options)),
+        transitions=f["transitions"],
+        shard_transitions=min(f["shard_transitions"], f["transitions"]),
+        seed=f["seed"],
+        version=f["version"],
+        **({"num_workers": num_workers} if num_workers else {}),
+    )
+    return ExperimentConfig(
+        name=f.get("name") or "catalog-card",
+        env=EnvConfig(game=f["env"].game, mode=f["env"].mode),
+        levels=LevelsConfig(train=f["train_levels"]),
+        collect=collect,
+        **({"data_dir": data_dir} if data_dir else {}),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Generating the grid
+
+
+def expert_for(game: str) -> tuple[str, str | None]:
+    """(registry name of the game's expert, None) or (PENDING_EXPERT, what is missing)."""
+    from rlgen.policies.registry import BEHAVIOUR_POLICIES, SUPPORTED_GAMES
+
+    for name in EXPERT_PREFERENCE:
+        games = SUPPORTED_GAMES.get(name, ())
+        if name in BEHAVIOUR_POLICIES and (games is None or game in games):
+            return name, None
+    planner_games = SUPPORTED_GAMES.get("planner") or ()
+    return PENDING_EXPERT, (
+        f"no expert for {game} yet: the behaviour registry has no {PENDING_EXPERT!r} policy (issue 3, `rlgen policy "
+        f"train-ppo`) and the saved-state planner plays only {', '.join(planner_games) or 'no game'}"
+    )
+
+
+def mixture_for(game: str, expert: str, target: float) -> tuple[float, str]:
+    """Episode-mixture probability p whose expected return is `target` of the expert's, and how p was found."""
+    ref = REFERENCE_RETURNS.get(game)
+    if ref is None or expert == PENDING_EXPERT:
+        return target, (
+            f"p = {target:g} (no measured expert and random returns for {game} yet: the achieved fraction "
+            "will be above the target by the random policy's share; measure and regenerate)"
+        )
+    expert_return, random_return, source = ref
+    p = round((target * expert_return - random_return) / (expert_return - random_return), 2)
+    return p, (
+        f"p = ({target:g} E - R) / (E - R) = {p:g} with E = {expert_return:g}, R = {random_return:g} "
+        f"(mean returns of {expert} and random, {source})"
+    )
+
+
+def _card(game: str, mode: str, levels: int, skill: str, size: int, parts: Iterable[str], seed: int, version: int) -> DatasetCard:
+    expert, missing = expert_for(game)
+    options: dict = {}
+    calibration = None
+    if skill != "expert":
+        p, calibration = mixture_for(game, expert, SKILLS[skill])
+        options["mix"] = p
+    behaviour = BehaviourCard(
+        policy=expert, skill=skill, target_fraction=SKILLS[skill], options=options,
+        available=missing is None, missing=missing, calibration=calibration,
+    )  # fmt: skip
+    fields = dict(
+        env=EnvCard(game, mode), train_levels=levels, behaviour=behaviour, transitions=size,
+        shard_transitions=min(SHARD_TRANSITIONS, size), seed=seed, version=version, grid=tuple(parts),
+    )  # fmt: skip
+    return DatasetCard(name=card_config(fields).dataset_name, **fields)
+
+
+def generate_grid(games: Iterable[str] = GAMES, mode: str = "easy", seed: int = 0, version: int | None = None) -> list[DatasetCard]:
+    """Every card of the paper's grid for `games`, in a fixed order (game, then grid position)."""
+    version = CollectConfig().version if version is None else version
+    cards: list[DatasetCard] = []
+    for game in games:
+        points: dict[tuple[int, str, int], list[str]] = {}  # (levels, skill, size) -> grid parts, in order
+
+        def add(levels: int, skill: str, size: int, part: str) -> None:
+            points.setdefault((levels, skill, size), []).append(part)
+
+        add(BASE_LEVELS, "expert", BASE_SIZE, "headline")
+        add(BASE_LEVELS, "mixed", BASE_SIZE, "headline")
+        for levels in DIVERSITY_LEVELS:
+            add(levels, "expert", BASE_SIZE, "diversity")
+        for size in SIZES:
+            add(BASE_LEVELS, "expert", size, "size")
+        for skill in SKILLS:
+            add(1, skill, SINGLE_LEVEL_SIZE, "single-level")
+        for (levels, skill, size), parts in points.items():
+            cards.append(_card(game, mode, levels, skill, size, parts, seed, version))
+    _check_unique(cards)
+    return cards
+
+
+def _check_unique(cards: list[DatasetCard]) -> None:
+    seen: dict[str, DatasetCard] = {}
+    for card in cards:
+        if card.name in seen:
+            raise ConfigError(f"two cards share the name {card.name!r} ({seen[card.name].full_name or seen[card.name].name} and {card.full_name or card.name})")
+        seen[card.name] = card
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing
+
+
+HEADER = """\
+# The dataset catalog: one card per dataset of the generalization-gap paper's grid, 16 Procgen games.
+# GENERATED by `python -m rlgen.catalog generate` from the behaviour registry: do not edit by hand;
+# regenerate when a behaviour policy is added. Fields: see datasets/README.md and rlgen/catalog.py.
+# Build one: rlgen datasets build NAME [--scale F]; see which are built: rlgen datasets list.
+"""
+
+
+def render_catalog(cards: list[DatasetCard]) -> str:
+    body = {"format": CATALOG_FORMAT, "cards": [card.to_dict() for card in cards]}
+    return HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
+
+
+class Catalog:
+    """Cards by name, read from every `*.yaml` in a catalog folder (or one file)."""
+
+    def __init__(self, cards: list[DatasetCard], source: str = "") -> None:
+        _check_unique(cards)
+        self.cards = list(cards)
+        self.source = source
+        self._by_name = {card.name: card for card in cards}
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+    def scaled(self, scale: float) -> Catalog:
+        if scale == 1.0:
+            return self
+        return Catalog([card.scaled(scale) for card in self.cards], f"{self.source} x{scale:g}")
+
+    def find(self, name: str, scale: float = 1.0) -> DatasetCard:
+        """The card `name` at `scale`; `name` may be the full-size name or the scaled one."""
+        if name in self._by_name:
+            return self._by_name[name].scaled(scale)
+        scaled = self.scaled(scale)
+        if name in scaled._by_name:
+            return scaled._by_name[name]
+        close = [c.name for c in self.cards if c.env.game in name][:5]
+        hint = f"; cards for that game include: {', '.join(close)}" if close else ""
+        raise ConfigError(f"no card named {name!r} in the catalog {self.source} (at scale {scale:g}){hint}; list them with `rlgen datasets list`")
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read and validate the cards in `path` (a folder of `*.yaml` or one file; default: the repo's `datasets/`).
+
+    Every card is checked as it is read (unknown keys, games, skills, and that its name is the
+    one its config derives); a card claiming a behaviour the registry lacks is an error too.
+    """
+    path = Path(path) if path is not None else DEFAULT_CATALOG_DIR
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files or not files[0].exists():
+        raise ConfigError(f"no dataset catalog at {path} (generate it: python -m rlgen.catalog generate --out {path})")
+    cards: list[DatasetCard] = []
+    for file in files:
+        try:
+            data = yaml.safe_load(file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict) or data.get("format") != CATALOG_FORMAT or not isinstance(data.get("cards"), list):
+            raise ConfigError(f"{file}: not a dataset catalog (expected `format: {CATALOG_FORMAT}` and a list `cards`)")
+        for i, entry in enumerate(data["cards"]):
+            try:
+                cards.append(from_dict(DatasetCard, entry, f"cards[{i}]"))
+            except ConfigError as exc:
+                raise ConfigError(f"{file}: {exc}") from exc
+    _check_registry(cards)
+    return Catalog(cards, str(path))
+
+
+def _check_registry(cards: list[DatasetCard]) -> None:
+    from rlgen.policies.registry import BEHAVIOUR_POLICIES
+
+    for card in cards:
+        if card.behaviour.available and card.behaviour.policy not in BEHAVIOUR_POLICIES:
+            raise ConfigError(
+                f"card {card.name}: behaviour {card.behaviour.policy!r} is marked available but the registry has no such "
+                f"policy (valid: {', '.join(sorted(BEHAVIOUR_POLICIES))}); regenerate the catalog"
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+def build_card(
+    card: DatasetCard,
+    *,
+    address: str | None = None,
+    progress: bool = True,
+    num_workers: int | None = None,
+    rebuild: bool = False,
+):
+    """Collect `card`'s dataset with Ray (`rlgen.collect.collect_dataset`); returns the `Dataset`.
+
+    Refuses an unavailable behaviour before any work. A finished dataset is verified and kept,
+    unless `rebuild`: the old folder is then moved aside, and restored if the new build fails, so
+    no half-built dataset ever stands under the final name (an interrupted plain build leaves a
+    folder without a manifest, which loading refuses and rerunning resumes).
+    """
+    from rlgen.collect import collect_dataset
+    from rlgen.data.manifest import MANIFEST_NAME
+
+    card.require_buildable()
+    config = card.experiment_config(num_workers=num_workers)
+    root = config.dataset_dir()
+    if not rebuild or not root.exists():
+        dataset = collect_dataset(config, address=address, progress=progress)
+    else:
+        if not (root / MANIFEST_NAME).exists():
+            shutil.rmtree(root)  # an unfinished build: nothing worth keeping
+            return build_card(card, address=address, progress=progress, num_workers=num_workers)
+        aside = root.with_name(f".rebuild-{root.name}")
+        shutil.rmtree(aside, ignore_errors=True)
+        root.rename(aside)
+        try:
+            dataset = collect_dataset(config, address=address, progress=progress)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            aside.rename(root)
+            raise
+        shutil.rmtree(aside)
+    if dataset.name != card.name:  # the card's name is the config's derived name; a mismatch is a bug
+        raise RuntimeError(f"card {card.name} built a dataset named {dataset.name}")
+    return dataset
+
+
+# --------------------------------------------------------------------------------------------
+# python -m rlgen.catalog
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rlgen.catalog", description="Generate the dataset catalog (datasets/procgen.yaml).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("generate", help="write the grid's cards from the behaviour registry")
+    p.add_argument("--scale", type=float, default=1.0, help="size factor (the committed catalog is scale 1; cards are scaled again at build time)")
+    p.add_argument("--out", default=None, help=f"output file, or - for stdout (default: {DEFAULT_CATALOG_DIR / CATALOG_FILE}; required with --scale)")
+    p.add_argument("--games", nargs="+", default=list(GAMES), help="games (default: all 16)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--check", action="store_true", help="do not write; exit 1 if the file differs from what would be written")
+    args = parser.parse_args(argv)
+
+    try:
+        cards = generate_grid(args.games, seed=args.seed)
+        if args.scale != 1.0:
+            if args.out is None:
+                raise ConfigError("--scale needs --out: the committed catalog stays full size (builds scale it with `rlgen datasets build --scale`)")
+            cards = Catalog(cards).scaled(args.scale).cards
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = render_catalog(cards)
+    out = Path(args.out) if args.out not in (None, "-") else DEFAULT_CATALOG_DIR / CATALOG_FILE
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    if args.check:
+        current = out.read_text() if out.exists() else ""
+        if current != text:
+            print(f"{out} is stale: regenerate it with `python -m rlgen.catalog generate`", file=sys.stderr)
+            return 1
+        print(f"{out} is up to date ({len(cards)} cards)")
+        return 0
+    from rlgen.data.atomic import atomic_write_bytes
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, text.encode())
+    unavailable = sum(not c.behaviour.available for c in cards)
+    print(f"wrote {len(cards)} cards to {out} ({len(cards) - unavailable} buildable, {unavailable} awaiting a behaviour policy)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

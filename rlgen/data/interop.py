@@ -1,0 +1,628 @@
+"""Interop: import the generalization-gap paper's episode files; export to and import from Minari.
+
+Both directions land in (or start from) rlgen's own format, shards + manifest, so everything
+downstream (loading, checksums, d3rlpy buffers, the out-of-core sampler) is unchanged.
+
+**The paper's files** (Mediratta et al., 2024; `procgen/online/datasets/storage.py` of its code):
+one `np.savez_compressed` file per episode named
+`{timestamp}_{episode index}_{length T}_{level seed}_{return:.2f}.npz` holding `observations`
+(T+1, 3, 64, 64) float32, `actions` (T, 1) int64, `rewards` (T, 1) float32 and `dones` (T,) bool.
+The last observation is the next episode's first frame (Procgen resets at once), so it is
+dropped: rlgen keeps the T frames before the T actions. Frames are converted to uint8 HWC; a
+file's floats must be 8-bit values on either the 0-255 scale (what the paper wrote) or the 0-1
+scale (one divided by 255), decided by the file's maximum (<= 1: the 0-1 scale), and anything
+else (negative, above 255, NaN, not a multiple of one step) is refused, naming the file. The
+files say neither whether an episode ended by Procgen's step limit nor whether the level was
+completed: an episode as long as the game's step limit is taken as a timeout, any other as
+terminated, and `level_complete` is stored False (the manifest says so). Level seeds and
+returns come from the file names, and each name is checked against the file's contents.
+
+**Minari** (Farama; minari 0.5.x, HDF5 backend): `<root>/<namespace>/<name>-v<N>/data/` with
+`metadata.json` (spaces serialized as JSON, counts, `data_format: hdf5`, `minari_version`) and
+`main_data.hdf5` holding one group `episode_<i>` per episode: `observations` (T+1, ...),
+`actions`, `rewards`, `terminations`, `truncations` (T each), optional `infos`. Written here
+with h5py, not the `minari` package: minari's current release requires numpy >= 2, and rlgen
+pins numpy < 2 (0.5.3 would fit but is not worth a dependency for two files). Frames are stored
+channel-first, (T+1, 3, 64, 64) uint8, as d3rlpy and the paper lay them out; this also keeps
+minari from treating them as an image space, which it JPEG-encodes (lossily). The T+1-th frame
+does not exist in rlgen's data (see above): it is the last frame repeated, and dropped on
+import. rlgen's manifest rides along in `metadata.json` (`rlgen_manifest`) and each episode
+records its shard, level seed, completion and `partial` flag as attributes, so a re-import
+rebuilds byte-identical shards, checked against the manifest's sha256s. Datasets written by
+others import too (uint8 or 8-bit float frames, JPEG-encoded image observations, discrete
+actions); their level seeds come from an episode attribute `level_seed` when present.
+
+Every writer builds the dataset in a temporary folder beside its final place and renames it
+there when complete: no half-written dataset ever stands under the final name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from rlgen.core.levels import LevelSplit
+from rlgen.data.dataset import SHARDS_DIR, Dataset, default_data_dir, load_dataset
+from rlgen.data.errors import DatasetError
+from rlgen.data.manifest import DatasetManifest, ShardRecord
+from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter
+
+FRAME_SHAPE = (64, 64, 3)
+SHARD_TRANSITIONS = 25_000
+"""Transitions per shard of an imported dataset (episodes are never split across shards)."""
+
+# --------------------------------------------------------------------------------------------
+# Writing a dataset from episodes
+
+
+def _skill_summary(returns: np.ndarray, lengths: np.ndarray, game: str, mode: str, measured_on: str) -> dict:
+    """The manifest's `behaviour.skill`: mean return with a 95% bootstrap CI over episodes."""
+    from rlgen.core.games import COBBE_RETURN_RANGES, normalize_returns
+    from rlgen.stats import bootstrap_ci_over_units
+
+    if len(returns) == 0:
+        return {"episodes": 0}
+    low, high = bootstrap_ci_over_units(returns, np.mean, rng=np.random.default_rng(0))
+    summary = {
+        "episodes": int(len(returns)),
+        "mean_return": float(returns.mean()),
+        "mean_return_ci95": [float(low), float(high)],
+        "mean_length": float(lengths.mean()),
+        "measured_on": measured_on,
+    }
+    if game in COBBE_RETURN_RANGES:
+        summary["normalized_mean_return"] = float(normalize_returns(returns.mean(), game, mode))
+    return summary
+
+
+def write_dataset(
+    root: Path,
+    episodes: Iterable[tuple[int, EpisodeData]],
+    *,
+    name: str,
+    env: dict,
+    levels: LevelSplit,
+    behaviour: dict,
+    seed: int,
+    config: dict,
+    original: DatasetManifest | None = None,
+) -> Dataset:
+    """Write `(shard index, episode)` pairs (indices non-decreasing) as a finished dataset at `root`.
+
+    Built in `root.parent/.tmp-<name>-<pid>` and renamed to `root` once the manifest is written.
+    With `original` (the manifest of the dataset these episodes were exported from), every shard
+    must come out with the sha256 that manifest lists, or it is an error: how a re-import proves
+    it rebuilt the exported bytes; the manifest written is then the original one (renamed to
+    `name` if that differs), so a round trip keeps the manifest's sha256, by which results cite
+    data. Refuses an existing `root`.
+    """
+    from rlgen.core.provenance import provenance
+
+    root = Path(root)
+    if root.exists():
+        raise DatasetError(f"{root} already exists; delete it or choose another name")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.parent / f".tmp-{root.name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / SHARDS_DIR).mkdir(parents=True)
+    records: list[ShardRecord] = []
+    writer: ShardWriter | None = None
+    current = -1
+
+    def close() -> None:
+        if writer is None:
+            return
+        known = original is not None and 0 <= current < len(original.shards)
+        shard = original.shards[current].name if known else f"shard-{len(records):05d}.npz"
+        sha256 = writer.write(staging / SHARDS_DIR / shard)
+        if original is not None:
+            expected = original.shards[current].sha256 if current < len(original.shards) else "(no such shard)"
+            if expected != sha256 or current != len(records):
+                raise DatasetError(
+                    f"rebuilt shard {current} has sha256 {sha256[:16]}..., the exported manifest lists "
+                    f"{expected[:16]}...: the data changed since it was exported"
+                )
+            records.append(original.shards[current])
+            return
+        e = writer.episode_arrays()
+        records.append(
+            ShardRecord(
+                name=shard, sha256=sha256, episodes=len(e["level_seeds"]), transitions=int(e["lengths"].sum()),
+                level_seeds=tuple(int(x) for x in e["level_seeds"]), returns=tuple(float(x) for x in e["returns"]),
+                lengths=tuple(int(x) for x in e["lengths"]), partial=tuple(bool(x) for x in e["partial"]),
+            )  # fmt: skip
+        )
+
+    try:
+        for index, episode in episodes:
+            if index != current:
+                if index < current:
+                    raise ValueError(f"shard indices must not decrease ({current} then {index})")
+                close()
+                writer, current = ShardWriter(episode.observations.shape[1:]), index
+            writer.add(episode)
+        close()
+        if not records:
+            raise DatasetError(f"no episodes to write for {name}")
+        if original is not None and len(records) != len(original.shards):
+            raise DatasetError(f"rebuilt {len(records)} shards, the exported manifest lists {len(original.shards)}")
+        returns = np.array([r for s in records for r, p in zip(s.returns, s.partial) if not p])
+        lengths = np.array([n for s in records for n, p in zip(s.lengths, s.partial) if not p])
+        if "skill" not in behaviour:
+            behaviour = {**behaviour, "skill": _skill_summary(returns, lengths, env.get("game", ""), env.get("mode", ""), "the episodes in this dataset")}
+        if original is not None:
+            manifest = dataclasses.replace(original, name=name)
+        else:
+            manifest = DatasetManifest(
+                name=name, env=env, levels=levels, behaviour=behaviour, shards=tuple(records),
+                seed=seed, config=config, provenance=provenance(),
+            )  # fmt: skip
+        manifest.write(staging)
+        staging.rename(root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return load_dataset(root)
+
+
+def _shards_by_size(episodes: Iterable[EpisodeData], shard_transitions: int) -> Iterator[tuple[int, EpisodeData]]:
+    """Number episodes into shards of about `shard_transitions` (a shard closes once it reaches it)."""
+    index, filled = 0, 0
+    for episode in episodes:
+        if filled >= shard_transitions:
+            index, filled = index + 1, 0
+        filled += episode.length
+        yield index, episode
+
+
+def to_uint8_frames(frames: np.ndarray, where: str) -> np.ndarray:
+    """8-bit frames as uint8, from uint8 or from floats on the 0-255 or the 0-1 scale; refuses anything else.
+
+    The scale is the array's: maximum <= 1 means 0-1 (a Procgen episode whose every pixel is
+    at most 1 on the 0-255 scale would be black, and is not a real episode).
+    """
+    if frames.dtype == np.uint8:
+        return frames
+    if not np.issubdtype(frames.dtype, np.floating) and not np.issubdtype(frames.dtype, np.integer):
+        raise DatasetError(f"{where}: frames of dtype {frames.dtype} are not images")
+    values = frames.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(values)):
+        raise DatasetError(f"{where}: frames hold NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if low < 0 or high > 255:
+        raise DatasetError(f"{where}: frame values span [{low:g}, {high:g}]; expected 8-bit values on the 0-255 or the 0-1 scale")
+    scaled = values * 255.0 if high <= 1.0 else values
+    rounded = np.rint(scaled)
+    if np.abs(scaled - rounded).max() > 1e-3:
+        scale = "0-1" if high <= 1.0 else "0-255"
+        raise DatasetError(f"{where}: frame values on the {scale} scale are not 8-bit levels (not multiples of 1/255 or of 1)")
+    return rounded.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------
+# The generalization-gap paper's per-episode files
+
+PAPER_NAME = re.compile(r"^(?P<timestamp>[0-9T]+)_(?P<index>\d+)_(?P<length>\d+)_(?P<level>-?\d+)_(?P<ret>-?\d+(?:\.\d+)?)\.npz$")
+PAPER_KEYS = ("observations", "actions", "rewards", "dones")
+
+
+@dataclass(frozen=True)
+class PaperEpisodeFile:
+    """What a paper episode's file name says."""
+
+    path: Path
+    timestamp: str
+    index: int
+    length: int
+    level_seed: int
+    episode_return: float
+
+    @classmethod
+    def parse(cls, path: Path) -> PaperEpisodeFile:
+        match = PAPER_NAME.match(Path(path).name)
+        if match is None:
+            raise DatasetError(
+                f"{path}: not a paper episode file name; expected TIMESTAMP_INDEX_LENGTH_LEVELSEED_RETURN.npz "
+                "(e.g. 20230501T120102_17_245_113_10.00.npz)"
+            )
+        return cls(
+            path=Path(path), timestamp=match["timestamp"], index=int(match["index"]), length=int(match["length"]),
+            level_seed=int(match["level"]), episode_return=float(match["ret"]),
+        )  # fmt: skip
+
+    @property
+    def order(self) -> tuple:
+        return (self.timestamp, self.index, self.path.name)
+
+
+def paper_file_name(timestamp: str, index: int, level_seed: int, rewards: np.ndarray) -> str:
+    """The name the paper's collector gives an episode's file (used by tests and by anyone writing such files)."""
+    rewards = np.asarray(rewards)
+    return f"{timestamp}_{index}_{len(rewards)}_{level_seed}_{float(np.sum(rewards)):.2f}.npz"
+
+
+def read_paper_episode(info: PaperEpisodeFile, step_limit: int | None) -> EpisodeData:
+    """One paper file as an `EpisodeData` (frames uint8 HWC, the T+1-th frame dropped); checks everything."""
+    path = info.path
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in PAPER_KEYS if k not in npz.files]
+            if missing:
+                raise DatasetError(f"{path}: lacks arrays {missing} (a paper episode holds {', '.join(PAPER_KEYS)})")
+            obs, actions, rewards, dones = (npz[k] for k in PAPER_KEYS)
+    except DatasetError:
+        raise
+    except ValueError as exc:  # object arrays need pickle, which is refused
+        raise DatasetError(f"{path}: cannot be read without pickle ({exc}); rlgen never unpickles data") from exc
+    except Exception as exc:  # zip / npy errors: a corrupt file
+        raise DatasetError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from exc
+    t = info.length
+    if obs.ndim != 4 or obs.shape[1:] != (3, 64, 64) or len(obs) != t + 1:
+        raise DatasetError(f"{path}: observations have shape {obs.shape}; expected ({t + 1}, 3, 64, 64) (T+1 frames, T = {t} from the file name)")
+    actions = actions[:, 0] if actions.ndim == 2 and actions.shape[1] == 1 else actions
+    rewards = rewards[:, 0] if rewards.ndim == 2 and rewards.shape[1] == 1 else rewards
+    if actions.shape != (t,) or rewards.shape != (t,) or dones.shape != (t,):
+        raise DatasetError(f"{path}: actions {actions.shape}, rewards {rewards.shape} and dones {dones.shape} must each hold T = {t} steps")
+    integral = np.issubdtype(actions.dtype, np.integer) or (np.issubdtype(actions.dtype, np.floating) and np.all(np.mod(actions, 1) == 0))
+    if not integral or actions.min() < 0 or actions.max() > 14:
+        raise DatasetError(f"{path}: actions must be integers in [0, 15) (Procgen's 15 actions), got {actions.dtype} in [{actions.min()}, {actions.max()}]")
+    if not np.all(np.isfinite(rewards)):
+        raise DatasetError(f"{path}: rewards hold NaN or infinite values")
+    if info.level_seed < 0:
+        raise DatasetError(f"{path}: level seed {info.level_seed} in the file name (the collector did not know the level); cannot import it")
+    total = float(np.sum(rewards, dtype=np.float64))
+    if abs(total - info.episode_return) > 0.006:
+        raise DatasetError(f"{path}: the file name says return {info.episode_return:.2f}, its rewards sum to {total:.4f}")
+    dones = dones.astype(bool)
+    if dones[:-1].any():
+        raise DatasetError(f"{path}: `dones` is set before the last step (step {int(np.flatnonzero(dones)[0])}): not one episode")
+    frames = to_uint8_frames(obs[:-1], str(path)).transpose(0, 2, 3, 1)
+    ended = bool(dones[-1])
+    timeout = ended and step_limit is not None and t >= step_limit
+    return EpisodeData(
+        observations=np.ascontiguousarray(frames),
+        actions=actions.astype(np.uint8),
+        rewards=rewards.astype(np.float32),
+        level_seed=info.level_seed,
+        terminated=ended and not timeout,
+        truncated=timeout or not ended,
+        level_complete=False,
+        partial=not ended,
+    )
+
+
+def _game_from_paths(paths: Iterable[Path]) -> str | None:
+    """The one Procgen game named by a folder on the files' paths (None when none or several)."""
+    from rlgen.core.games import GAMES
+
+    found = {part for path in paths for part in path.resolve().parent.parts if part in GAMES}
+    return found.pop() if len(found) == 1 else None
+
+
+def import_paper_dataset(
+    source: str | Path,
+    name: str,
+    *,
+    game: str | None = None,
+    mode: str = "easy",
+    train_levels: int | None = None,
+    data_dir: str | Path | None = None,
+    shard_transitions: int = SHARD_TRANSITIONS,
+) -> Dataset:
+    """Import every paper episode file under `source` (recursively) as the rlgen dataset `name`.
+
+    `game` defaults to the one game named by a folder on the files' paths (the paper's downloads
+    sit in per-game folders); `train_levels` (levels [0, N)) defaults to the largest level seed
+    plus one, and every episode's level must lie in it. Episodes are ordered by (timestamp,
+    index) from the file names, so the same files always give the same shards.
+    """
+    from rlgen.core.games import check_game
+    from rlgen_envs.procgen import episode_step_limit
+
+    source = Path(source)
+    if not source.is_dir():
+        raise DatasetError(f"{source} is not a folder of paper episode files")
+    paths = sorted(source.rglob("*.npz"))
+    if not paths:
+        raise DatasetError(f"{source} holds no .npz files")
+    files = sorted((PaperEpisodeFile.parse(p) for p in paths), key=lambda f: f.order)
+    game = game or _game_from_paths(paths)
+    if game is None:
+        raise DatasetError(f"cannot tell the game from the paths under {source} (no single game folder); pass it (--game)")
+    check_game(game, mode)
+    seeds = [f.level_seed for f in files]
+    n = max(seeds) + 1 if train_levels is None else int(train_levels)
+    for f in files:
+        if not 0 <= f.level_seed < n:
+            raise DatasetError(f"{f.path}: level seed {f.level_seed} lies outside the training levels [0, {n})")
+    levels = LevelSplit.with_diversity(n)
+    limit = episode_step_limit(game)
+    episodes = (read_paper_episode(f, limit) for f in files)
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    return write_dataset(
+        root / name,
+        _shards_by_size(episodes, shard_transitions),
+        name=name,
+        env={"game": game, "mode": mode},
+        levels=levels,
+        behaviour={"name": "paper", "label": "paper", "source": "generalization-gap paper episode files (Mediratta et al., 2024)"},
+        seed=0,
+        config={
+            "source": "generalization-gap paper",
+            "folder": str(source.resolve()),
+            "files": len(files),
+            "file_name": "TIMESTAMP_INDEX_LENGTH_LEVELSEED_RETURN.npz",
+            "frames": "float32 (T+1, 3, 64, 64) converted to uint8 (T, 64, 64, 3); the T+1-th frame (next episode's first) dropped",
+            "terminated_vs_truncated": f"an episode of {limit} steps (the step limit) is a timeout, any other ended episode terminated",
+            "level_complete": "not recorded by the paper's files; stored False",
+            "shard_transitions": shard_transitions,
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Minari (HDF5 backend)
+
+MINARI_VERSION = "0.5.3"
+"""The minari release whose layout this writes; readers from 0.4.0 on accept it."""
+MINARI_METADATA = "metadata.json"
+MINARI_MAIN = "main_data.hdf5"
+_MINARI_ID = re.compile(r"^(?:(?P<namespace>[-_\w][-_\w/]*[-_\w]+)/)?(?P<dataset>[-_\w]+?)(?:-v(?P<version>\d+))?$")
+
+
+def minari_dataset_id(name: str, namespace: str = "rlgen") -> str:
+    """`namespace/name` as a valid Minari id: dots become `p` (`mix0.69` -> `mix0p69`), and a name
+    without a `-vN` suffix gets `-v0` (Minari ids carry a version)."""
+    dataset = name.replace(".", "p")
+    if not re.search(r"-v\d+$", dataset):
+        dataset += "-v0"
+    dataset_id = f"{namespace}/{dataset}" if namespace else dataset
+    if not _MINARI_ID.fullmatch(dataset_id):
+        raise DatasetError(f"{dataset_id!r} is not a valid Minari dataset id ((namespace/)name-vN; letters, digits, - and _)")
+    return dataset_id
+
+
+def minari_root(root: str | Path | None) -> Path:
+    """Where Minari datasets live: `root`, else $MINARI_DATASETS_PATH. Never a silent default in the home folder."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get("MINARI_DATASETS_PATH")
+    if env:
+        return Path(env)
+    raise DatasetError("say where Minari datasets go: pass --out DIR or set MINARI_DATASETS_PATH (minari's own default is ~/.minari/datasets)")
+
+
+def _box_space(shape: tuple[int, ...]) -> str:
+    return json.dumps({"type": "Box", "dtype": "uint8", "shape": list(shape), "low": np.zeros(shape, np.uint8).tolist(), "high": np.full(shape, 255, np.uint8).tolist()})
+
+
+def export_minari(
+    name_or_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    dataset_id: str | None = None,
+    data_dir: str | Path | None = None,
+) -> Path:
+    """Write the rlgen dataset as a Minari dataset; returns its `data/` folder.
+
+    `out` is the Minari datasets root (default $MINARI_DATASETS_PATH); the dataset goes to
+    `out/<dataset_id>/data` (default id `rlgen/<name>`, see `minari_dataset_id`). Checksums are
+    verified before anything is written; an existing Minari dataset there is refused.
+    """
+    import h5py
+
+    dataset = load_dataset(name_or_path, Path(data_dir) if data_dir is not None else None, verify=True)
+    m = dataset.manifest
+    dataset_id = dataset_id or minari_dataset_id(m.name)
+    if not _MINARI_ID.fullmatch(dataset_id):
+        raise DatasetError(f"{dataset_id!r} is not a valid Minari dataset id")
+    target = minari_root(out) / dataset_id / "data"
+    if target.exists():
+        raise DatasetError(f"a Minari dataset already exists at {target}; delete it or choose another --dataset-id")
+    staging = target.with_name(f".tmp-data-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    steps = 0
+    episodes = 0
+    try:
+        with h5py.File(staging / MINARI_MAIN, "w", track_order=True) as f:
+            for shard_index, record in enumerate(m.shards):
+                for episode in ShardReader(dataset.shard_path(record.name)).contents().episodes():
+                    _write_minari_episode(f, episodes, episode, shard_index)
+                    episodes += 1
+                    steps += episode.length
+        frame = tuple(int(x) for x in ShardReader(dataset.shard_path(m.shards[0].name)).frame_shape)
+        metadata = {
+            "dataset_id": dataset_id,
+            "total_episodes": episodes,
+            "total_steps": steps,
+            "data_format": "hdf5",
+            "observation_space": _box_space((frame[2], frame[0], frame[1])),
+            "action_space": json.dumps({"type": "Discrete", "dtype": "int64", "start": 0, "n": int(dataset.num_actions)}),
+            "minari_version": MINARI_VERSION,
+            "jpeg_encoding": False,
+            "algorithm_name": str(m.behaviour.get("label", m.behaviour.get("name", ""))),
+            "dataset_size": round(os.path.getsize(staging / MINARI_MAIN) / 1e6, 1),
+            "rlgen_manifest": m.to_dict(),
+            "rlgen_manifest_sha256": dataset.sha256,
+            "rlgen_final_observation": "repeats the last frame (Procgen resets at once; the frame after the last action is the next episode's)",
+        }
+        from rlgen.core.games import COBBE_RETURN_RANGES
+
+        if m.game in COBBE_RETURN_RANGES and m.mode in COBBE_RETURN_RANGES[m.game]:
+            metadata["ref_min_score"], metadata["ref_max_score"] = COBBE_RETURN_RANGES[m.game][m.mode]
+        (staging / MINARI_METADATA).write_text(json.dumps(metadata))
+        namespace = dataset_id.rsplit("/", 1)[0] if "/" in dataset_id else None
+        if namespace:
+            meta = minari_root(out) / namespace / "namespace_metadata.json"
+            if not meta.exists():
+                meta.write_text(json.dumps({"description": "datasets exported by rlgen"}))
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_minari_episode(f, index: int, episode: EpisodeData, shard_index: int) -> None:
+    t = episode.length
+    g = f.create_group(f"episode_{index}")
+    g.attrs.update({
+        "id": index, "total_steps": t, "level_seed": episode.level_seed, "level_complete": episode.level_complete,
+        "partial": episode.partial, "rlgen_shard": shard_index,
+    })  # fmt: skip
+    frames = episode.observations.transpose(0, 3, 1, 2)
+    obs = np.concatenate([frames, frames[-1:]])  # (T+1, 3, 64, 64)
+    g.create_dataset("observations", data=obs, chunks=(min(len(obs), 64), *obs.shape[1:]), compression="gzip", compression_opts=1)
+    g.create_dataset("actions", data=episode.actions.astype(np.int64))
+    g.create_dataset("rewards", data=episode.rewards.astype(np.float32))
+    end = np.zeros(t, dtype=bool)
+    g.create_dataset("terminations", data=np.concatenate([end[:-1], [episode.terminated]]))
+    g.create_dataset("truncations", data=np.concatenate([end[:-1], [episode.truncated]]))
+    if episode.extras:
+        infos = g.create_group("infos")
+        for key, value in episode.extras.items():
+            infos.create_dataset(key, data=np.concatenate([value, value[-1:]]))
+
+
+def _minari_data_folder(source: str | Path) -> Path:
+    """`source` as a Minari `data/` folder: the folder itself, its `data/`, or an id under $MINARI_DATASETS_PATH."""
+    path = Path(source)
+    for candidate in (path, path / "data"):
+        if (candidate / MINARI_METADATA).exists():
+            return candidate
+    if not path.is_absolute() and os.environ.get("MINARI_DATASETS_PATH"):
+        candidate = Path(os.environ["MINARI_DATASETS_PATH"]) / str(source) / "data"
+        if (candidate / MINARI_METADATA).exists():
+            return candidate
+    raise DatasetError(f"no Minari dataset at {source} (expected {MINARI_METADATA} in it or in its data/ folder)")
+
+
+def _frames_from_minari(dataset, where: str) -> np.ndarray:
+    """(T+1, 64, 64, 3) uint8 from a Minari observations dataset: raw HWC/CHW arrays, or JPEG bytes."""
+    raw = dataset[()]
+    if raw.dtype == object or raw.ndim == 2:  # minari's JPEG-encoded image space: one byte string per frame
+        import io
+
+        from PIL import Image
+
+        return np.stack([np.asarray(Image.open(io.BytesIO(bytes(np.asarray(b, np.uint8)))).convert("RGB"), np.uint8) for b in raw])
+    if raw.ndim == 4 and raw.shape[1:] == (3, 64, 64):
+        raw = raw.transpose(0, 2, 3, 1)
+    if raw.ndim != 4 or raw.shape[1:] != FRAME_SHAPE:
+        raise DatasetError(f"{where}: observations of shape {raw.shape}; rlgen imports 64x64 RGB frames, (T+1, 3, 64, 64) or (T+1, 64, 64, 3)")
+    return to_uint8_frames(raw, where)
+
+
+def read_minari_episodes(folder: Path, metadata: dict) -> Iterator[tuple[int | None, EpisodeData]]:
+    """(the rlgen shard it came from, or None; the episode) for every episode of a Minari HDF5 dataset."""
+    import h5py
+
+    action = json.loads(metadata["action_space"]) if isinstance(metadata.get("action_space"), str) else {}
+    if action.get("type") != "Discrete" or int(action.get("start", 0)) != 0:
+        raise DatasetError(f"{folder}: action space {action or 'missing'}; rlgen imports discrete actions starting at 0")
+    n_actions = int(action["n"])
+    with h5py.File(folder / MINARI_MAIN, "r") as f:
+        for i in range(int(metadata["total_episodes"])):
+            key = f"episode_{i}"
+            where = f"{folder / MINARI_MAIN}:{key}"
+            if key not in f:
+                raise DatasetError(f"{where} is missing (metadata.json counts {metadata['total_episodes']} episodes)")
+            g = f[key]
+            frames = _frames_from_minari(g["observations"], where)
+            actions, rewards = g["actions"][()], g["rewards"][()]
+            term, trunc = g["terminations"][()].astype(bool), g["truncations"][()].astype(bool)
+            t = len(actions)
+            if len(frames) != t + 1 or not (len(rewards) == len(term) == len(trunc) == t) or t == 0:
+                raise DatasetError(f"{where}: {len(frames)} observations for {t} actions, {len(rewards)} rewards; Minari episodes hold T+1 observations and T of the rest")
+            actions = actions.reshape(t)
+            if actions.min() < 0 or actions.max() >= n_actions:
+                raise DatasetError(f"{where}: actions outside [0, {n_actions})")
+            if (term[:-1] | trunc[:-1]).any():
+                raise DatasetError(f"{where}: the episode ends before its last step")
+            attrs = dict(g.attrs)
+            terminated = bool(term[-1])
+            yield (
+                int(attrs["rlgen_shard"]) if "rlgen_shard" in attrs else None,
+                EpisodeData(
+                    observations=np.ascontiguousarray(frames[:-1]),
+                    actions=actions.astype(np.uint8) if n_actions <= 256 else actions,
+                    rewards=rewards.astype(np.float32),
+                    level_seed=int(attrs.get("level_seed", 0)),
+                    terminated=terminated,
+                    truncated=not terminated,
+                    level_complete=bool(attrs.get("level_complete", False)),
+                    partial=bool(attrs.get("partial", not (terminated or bool(trunc[-1])))),
+                    extras={k: v[()][:-1] for k, v in g["infos"].items()} if "infos" in g and "rlgen_shard" in attrs else {},
+                ),
+            )
+
+
+def import_minari(
+    source: str | Path,
+    name: str | None = None,
+    *,
+    game: str | None = None,
+    mode: str = "easy",
+    data_dir: str | Path | None = None,
+    shard_transitions: int = SHARD_TRANSITIONS,
+) -> Dataset:
+    """Import a Minari HDF5 dataset (a folder, its `data/`, or an id under $MINARI_DATASETS_PATH).
+
+    A dataset rlgen exported comes back as it was: same name (unless `name` is given), manifest
+    fields and byte-identical shards (each checked against the exported manifest's sha256).
+    Any other needs `game` (its env is not recorded in rlgen's terms) and `name`; its level
+    seeds come from the episodes' `level_seed` attributes (0 where absent).
+    """
+    folder = _minari_data_folder(source)
+    metadata = json.loads((folder / MINARI_METADATA).read_text())
+    if metadata.get("data_format") != "hdf5":
+        raise DatasetError(f"{folder}: data format {metadata.get('data_format')!r}; rlgen reads Minari's hdf5 format only")
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    original = metadata.get("rlgen_manifest")
+    episodes = read_minari_episodes(folder, metadata)
+    if original is not None:
+        m = _manifest_from_dict(original, folder)
+        name = name or m.name
+        return write_dataset(
+            root / name, episodes, name=name, env=m.env, levels=m.levels, behaviour=m.behaviour,
+            seed=m.seed, config=m.config, original=m,
+        )  # fmt: skip
+    if name is None or game is None:
+        raise DatasetError(f"{folder} was not exported by rlgen: pass a dataset name and --game for it")
+    from rlgen.core.games import check_game
+
+    check_game(game, mode)
+    collected = [ep for _, ep in episodes]  # level seeds first: they set the training levels
+    n = max(ep.level_seed for ep in collected) + 1
+    return write_dataset(
+        root / name,
+        _shards_by_size(collected, shard_transitions),
+        name=name,
+        env={"game": game, "mode": mode},
+        levels=LevelSplit.with_diversity(n),
+        behaviour={"name": "minari", "label": str(metadata.get("algorithm_name") or "minari"), "source": f"Minari dataset {metadata.get('dataset_id')}"},
+        seed=0,
+        config={"source": "minari", "dataset_id": metadata.get("dataset_id"), "minari_version": metadata.get("minari_version"), "folder": str(folder.resolve())},
+    )
+
+
+def _manifest_from_dict(data: dict, where: Path) -> DatasetManifest:
+    """A `DatasetManifest` from its `to_dict()` form (as carried in Minari metadata)."""
+    try:
+        return DatasetManifest(
+            name=data["name"], format_version=int(data["format_version"]), env=dict(data["env"]),
+            levels=LevelSplit.from_dict(data["levels"]), behaviour=dict(data["behaviour"]),
+            shards=tuple(ShardRecord.from_dict(s) for s in data["shards"]), seed=int(data["seed"]),
+            config=dict(data["config"]), provenance=dict(data["provenance"]),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatasetError(f"{where}: the rlgen manifest in {MINARI_METADATA} is invalid ({type(exc).__name__}: {exc})") from exc

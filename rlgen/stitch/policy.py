@@ -1,0 +1,121 @@
+"""The stitching maze's oracle behaviour policy: shortest paths, optionally confined and noisy.
+
+Why an oracle reading the env: the task (level, start, goal, region) is the env's, and the
+shortest path is exact on a grid, so the policy reads each slot's task and position through
+`attach(env)` (as `MazePlanner` reads Procgen's saved states) instead of decoding frames. It
+acts the same in image and vector observation modes.
+
+- Confinement: given a `Regions` or `Hops` structure, it follows shortest paths inside the
+  episode's allowed blocks (`structure.allowed(task)`), and its epsilon-random moves are drawn
+  only among moves that stay inside them (a move into a wall is a stay). So every trajectory
+  stays in its region or hop ball, which is what makes test pairs unseen by construction.
+- Noise: with probability `epsilon` per step, a random (confined) action; the oracle re-plans
+  from wherever it lands, so episodes get longer but still reach the goal (the same effect the
+  maze planner shows on Procgen; ../shared/reference/procgen-planners.md).
+- Ties: among equally short next moves, `tie_break="random"` picks one at random (seeded), so
+  repeated tasks produce different routes; `"first"` picks the lowest action.
+
+Actions are the maze's (0 stay, 1 up, 2 down, 3 left, 4 right). Distance fields to each
+(goal, allowed set) are cached, so a step costs a few array lookups per slot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rlgen.stitch.regions import StitchStructure, graph_distances
+from rlgen_envs.stitch_maze import MOVES
+
+_MOVES = np.array(MOVES, dtype=np.int64)
+
+
+class StitchOracle:
+    """Batched shortest-path behaviour for `rlgen_envs.StitchMazeVecEnv` (see the module docstring)."""
+
+    def __init__(
+        self,
+        structure: StitchStructure | None = None,
+        epsilon: float = 0.0,
+        seed: int = 0,
+        tie_break: str = "random",
+    ) -> None:
+        if not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+        if tie_break not in ("random", "first"):
+            raise ValueError(f"tie_break must be 'random' or 'first', got {tie_break!r}")
+        self.structure = structure
+        self.epsilon = epsilon
+        self.tie_break = tie_break
+        self.rng = np.random.default_rng(seed)
+        self._env: Any = None
+        self._fields: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def attach(self, env: Any) -> None:
+        """Act for `env`, a `StitchMazeVecEnv` (reads its `tasks` and `agents` each step)."""
+        if not hasattr(env, "tasks") or not hasattr(env, "agents"):
+            raise ValueError("StitchOracle acts only in rlgen_envs.StitchMazeVecEnv")
+        self._env = env
+
+    def reset(self, env_indices: np.ndarray) -> None:
+        """Stateless between steps: nothing to clear."""
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        """(n, ...) observations as the attached env emitted them -> (n,) int64 actions in [0, 5)."""
+        if self._env is None:
+            raise RuntimeError("call attach(env) before act()")
+        env = self._env
+        n = len(observations)
+        if n != env.num_envs:
+            raise ValueError(f"expected {env.num_envs} observations, got {n}")
+        actions = np.zeros(n, dtype=np.int64)
+        explore = self.rng.random(n) < self.epsilon
+        for i in range(n):
+            task = env.tasks[i]
+            dist, allowed = self._field(task)
+            pos = env.agents[i]
+            nxt = pos + _MOVES  # (5, 2), the stay move first
+            d = dist[nxt[:, 0], nxt[:, 1]]  # -1 at walls and outside the allowed blocks
+            if explore[i]:
+                ok = d >= 0
+                ok |= np.asarray(~_free(task.level)[nxt[:, 0], nxt[:, 1]])  # into a wall: a stay
+                choices = np.flatnonzero(ok)
+                actions[i] = choices[int(self.rng.integers(len(choices)))]
+                continue
+            here = dist[pos[0], pos[1]]
+            if here <= 0:  # at the goal (the env resets first) or outside the allowed set
+                actions[i] = 0 if here == 0 else int(np.argmax(d >= 0))
+                continue
+            best = np.flatnonzero(d == here - 1)
+            actions[i] = best[0] if self.tie_break == "first" or len(best) == 1 else best[int(self.rng.integers(len(best)))]
+        return actions
+
+    def _field(self, task) -> tuple[np.ndarray, np.ndarray | None]:
+        key = (task.level, task.goal, None if self.structure is None else self.structure.scope(task))
+        cached = self._fields.get(key)
+        if cached is None:
+            allowed = None if self.structure is None else self.structure.allowed(task)
+            if len(self._fields) > 200_000:
+                self._fields.clear()
+            cached = self._fields[key] = (graph_distances(task.level, task.goal, allowed), allowed)
+        return cached
+
+
+def _free(level: int) -> np.ndarray:
+    from rlgen_envs.stitch_maze import layout
+
+    return ~layout(level)
+
+
+def make_stitch_oracle(
+    seed: int, structure: dict | None = None, epsilon: float = 0.0, tie_break: str = "random"
+) -> StitchOracle:
+    """The behaviour-registry factory: `structure` as `Regions(...).params()` / `Hops(...).params()`.
+
+    Noise must come from `epsilon` here, not from a generic epsilon-mixture: the mixture draws
+    from Procgen's 15 actions and would step outside the region, breaking the stitching split.
+    """
+    from rlgen.stitch.regions import structure_from_params
+
+    return StitchOracle(None if structure is None else structure_from_params(structure), epsilon, seed, tie_break)

@@ -1,0 +1,192 @@
+"""Where region-restricted behaviour may go: regions of a level (Ghugare et al.) or short hops (OGBench).
+
+Why restriction: a stitching test needs (start, goal) pairs that no training trajectory contains
+together. Instead of hoping, behaviour is confined so that it is impossible by construction,
+and the audit (`rlgen.stitch.audit`) then proves it from the data:
+
+- `Regions(num_regions, overlap)`: each level's free blocks are split into `num_regions`
+  connected parts (graph Voronoi cells around farthest-point seeds, so parts are compact and
+  connected), each grown by `overlap` steps so neighbouring regions share blocks, the waypoints
+  where trajectories can be stitched (Ghugare et al., 2024: several regions per maze, episodes
+  within one). An episode's start and goal lie in one region and the behaviour never leaves it,
+  so a start exclusive to region a and a goal exclusive to region b != a never co-occur.
+- `Hops(max_distance)`: OGBench's `*-stitch` style, short trajectories between nearby blocks
+  (goal within `max_distance` steps of the start; OGBench: about 4 cells, i.e. 8 blocks here).
+  The behaviour stays within `max_distance` of the episode's start, so any two blocks of one
+  trajectory are at most `2 * max_distance` apart, and pairs farther apart never co-occur.
+
+Both are task samplers for `rlgen_envs.StitchMazeVecEnv(task_sampler=...)` and tell the oracle
+(`allowed`) where it may step. Distances are shortest-path steps on the maze graph.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Hashable
+
+import numpy as np
+
+from rlgen_envs.stitch_maze import MOVES, SIZE, free_positions, layout
+from rlgen_envs.stitch_vec import StitchTask
+
+Position = tuple[int, int]
+
+
+def graph_distances(level: int, source: Position, allowed: np.ndarray | None = None) -> np.ndarray:
+    """(15, 15) int64 shortest-path steps from `source` (-1: wall, unreachable or not allowed)."""
+    return _distances(level, tuple(int(x) for x in source), None if allowed is None else allowed.tobytes())
+
+
+@lru_cache(maxsize=65536)
+def _distances(level: int, source: Position, allowed: bytes | None) -> np.ndarray:
+    open_ = ~layout(level)
+    if allowed is not None:
+        open_ = open_ & np.frombuffer(allowed, dtype=bool).reshape(SIZE, SIZE)
+    dist = np.full((SIZE, SIZE), -1, dtype=np.int64)
+    if not open_[source]:
+        raise ValueError(f"{source} is not an allowed free block of level {level}")
+    dist[source] = 0
+    frontier = deque([source])
+    while frontier:
+        r, c = frontier.popleft()
+        for dr, dc in MOVES[1:]:
+            nxt = (r + dr, c + dc)
+            if open_[nxt] and dist[nxt] < 0:
+                dist[nxt] = dist[r, c] + 1
+                frontier.append(nxt)
+    dist.setflags(write=False)
+    return dist
+
+
+@dataclass(frozen=True)
+class Regions:
+    """`num_regions` overlapping connected regions per level; episodes stay inside one region."""
+
+    num_regions: int = 4
+    overlap: int = 1
+
+    def __post_init__(self) -> None:
+        if self.num_regions < 2 or self.overlap < 0:
+            raise ValueError("Regions needs num_regions >= 2 and overlap >= 0")
+
+    def masks(self, level: int) -> np.ndarray:
+        """(num_regions, 15, 15) bool: the blocks of each region of `level`."""
+        return _region_masks(level, self.num_regions, self.overlap)
+
+    def exclusive(self, level: int) -> np.ndarray:
+        """(15, 15) int64: the region a block belongs to alone, -1 for shared blocks and walls."""
+        masks = self.masks(level)
+        owner = np.argmax(masks, axis=0)
+        return np.where(masks.sum(axis=0) == 1, owner, -1)
+
+    def __call__(self, level: int, rng: np.random.Generator) -> StitchTask:
+        """A task sampler: a random region, then start and goal drawn uniformly from its blocks."""
+        region = int(rng.integers(self.num_regions))
+        cells = np.argwhere(self.masks(level)[region])
+        i, j = rng.choice(len(cells), size=2, replace=False)
+        return StitchTask(level, tuple(int(x) for x in cells[i]), tuple(int(x) for x in cells[j]), region)
+
+    def allowed(self, task: StitchTask) -> np.ndarray:
+        return self.masks(task.level)[task.region]
+
+    def scope(self, task: StitchTask) -> Hashable:
+        """What `allowed` depends on (a cache key)."""
+        return (task.level, task.region)
+
+    def separated(self, level: int, a: Position, b: Position) -> bool:
+        """True when no region holds both blocks: no restricted trajectory can contain both."""
+        masks = self.masks(level)
+        return not bool((masks[:, a[0], a[1]] & masks[:, b[0], b[1]]).any())
+
+    def params(self) -> dict:
+        return {"kind": "regions", "num_regions": self.num_regions, "overlap": self.overlap}
+
+
+@lru_cache(maxsize=4096)
+def _region_masks(level: int, num_regions: int, overlap: int) -> np.ndarray:
+    free = free_positions(level)
+    if len(free) < 2 * num_regions:
+        raise ValueError(f"level {level} has {len(free)} free blocks, too few for {num_regions} regions")
+    # Farthest-point seeds, starting from the first free block in reading order (deterministic).
+    seeds = [free[0]]
+    nearest = graph_distances(level, seeds[0]).astype(np.float64)
+    for _ in range(num_regions - 1):
+        d = np.where(nearest < 0, -np.inf, nearest)
+        seed = tuple(int(x) for x in np.unravel_index(int(np.argmax(d)), d.shape))
+        seeds.append(seed)
+        nearest = np.minimum(nearest, graph_distances(level, seed))
+    # Multi-source breadth-first search: each block joins the region that reaches it first, so
+    # each region is connected (a block's predecessor on the way belongs to the same region).
+    owner = np.full((SIZE, SIZE), -1, dtype=np.int64)
+    walls = layout(level)
+    frontier = deque()
+    for k, seed in enumerate(seeds):
+        owner[seed] = k
+        frontier.append(seed)
+    while frontier:
+        r, c = frontier.popleft()
+        for dr, dc in MOVES[1:]:
+            nxt = (r + dr, c + dc)
+            if not walls[nxt] and owner[nxt] < 0:
+                owner[nxt] = owner[r, c]
+                frontier.append(nxt)
+    masks = np.stack([owner == k for k in range(num_regions)])
+    for _ in range(overlap):  # grow each region by one step along the maze graph
+        grown = masks.copy()
+        for dr, dc in MOVES[1:]:
+            grown |= np.roll(masks, (dr, dc), axis=(1, 2))
+        masks = grown & ~walls
+    masks.setflags(write=False)
+    return masks
+
+
+@dataclass(frozen=True)
+class Hops:
+    """Short trajectories: the goal within `max_distance` steps of the start (OGBench's stitch style)."""
+
+    max_distance: int = 8
+    min_distance: int = 2
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_distance <= self.max_distance:
+            raise ValueError("Hops needs 1 <= min_distance <= max_distance")
+
+    def __call__(self, level: int, rng: np.random.Generator) -> StitchTask:
+        free = free_positions(level)
+        while True:
+            start = free[int(rng.integers(len(free)))]
+            dist = graph_distances(level, start)
+            goals = np.argwhere((dist >= self.min_distance) & (dist <= self.max_distance))
+            if len(goals):
+                goal = goals[int(rng.integers(len(goals)))]
+                return StitchTask(level, start, (int(goal[0]), int(goal[1])))
+
+    def allowed(self, task: StitchTask) -> np.ndarray:
+        dist = graph_distances(task.level, task.start)
+        return (dist >= 0) & (dist <= self.max_distance)
+
+    def scope(self, task: StitchTask) -> Hashable:
+        return (task.level, task.start)
+
+    def separated(self, level: int, a: Position, b: Position) -> bool:
+        """True when `a` and `b` are more than `2 * max_distance` steps apart."""
+        return int(graph_distances(level, a)[b]) > 2 * self.max_distance
+
+    def params(self) -> dict:
+        return {"kind": "hops", "max_distance": self.max_distance, "min_distance": self.min_distance}
+
+
+StitchStructure = Regions | Hops
+
+
+def structure_from_params(params: dict) -> StitchStructure:
+    """Rebuild a structure from its `params()` (as recorded in a manifest or given in a config)."""
+    params = dict(params)
+    kind = params.pop("kind", "regions")
+    if kind == "regions":
+        return Regions(**params)
+    if kind == "hops":
+        return Hops(**params)
+    raise ValueError(f"unknown stitching structure {kind!r}; valid: regions, hops")

@@ -1,0 +1,289 @@
+"""The environment seam: everything the pipeline needs to know about one kind of environment.
+
+Why one module: collection, evaluation, model selection and the learners run the same code for
+every environment; what differs is small and lives here, once per kind (`env.kind` in a
+config, `env` in a dataset's manifest):
+
+- the collection vector env on the training levels (`training_env`), whose `step_extras` name
+  the per-step info arrays shards keep;
+- the evaluation jobs of a level split (`jobs`) and the pinned env that plays them
+  (`pinned_env` / `repin`), with the same contract as `rlgen_envs.ProcgenVecEnv.pinned`;
+- the number of actions (recorded in the manifest, read by the learners from the dataset);
+- how an episode is scored (`score`): Procgen min-max normalizes with the Cobbe constants, the
+  stitching maze scores success (return 1 on reaching the goal, else 0);
+- the behaviour policy: which registered policies can act in it (`check_behaviour`).
+
+`ProcgenWorld` is the Procgen behaviour the pipeline always had. `StitchMazeWorld` is the
+stitching track (issue 5; ../shared/reference/stitching.md): the grid maze, region- or
+hop-restricted tasks taken from the behaviour's `structure` (`stitch_oracle`'s option), and
+evaluation (start, goal) pairs of two kinds, `stitch` (never together in one training
+trajectory) and `ordinary` (as the behaviour's own tasks), on every split's levels.
+Records carry the task as (game, mode) columns: Procgen's game and difficulty, or
+(`stitch_maze`, pair kind), so reports keep the two kinds apart as tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from rlgen.core.config import BehaviourConfig, ConfigError, EnvConfig, ExperimentConfig
+from rlgen.core.games import NUM_ACTIONS, normalize_returns
+from rlgen.core.levels import LevelSet, LevelSplit
+
+__all__ = ["EpisodeJob", "PairJob", "ProcgenWorld", "StitchMazeWorld", "World", "world_of", "world_of_manifest"]
+
+
+@dataclass(frozen=True)
+class EpisodeJob:
+    """Play `level` once, as repeat number `repeat`, and report it under `split`."""
+
+    split: str
+    level: int
+    repeat: int
+
+
+@dataclass(frozen=True)
+class PairJob:
+    """Play the stitching maze from `start` to `goal` on `level`; `kind` is `stitch` or `ordinary`.
+
+    `repeat` numbers the episodes of one (split, level, kind): pair index x repeats + repeat, so
+    each record's (level, mode, episode) is unique.
+    """
+
+    split: str
+    level: int
+    repeat: int
+    kind: str
+    start: tuple[int, int]
+    goal: tuple[int, int]
+
+    @property
+    def task(self):
+        from rlgen_envs.stitch_vec import StitchTask
+
+        return StitchTask(self.level, self.start, self.goal)
+
+
+def _levels(split: LevelSplit, name: str, levels_per_split: int | None) -> LevelSet:
+    return split[name] if levels_per_split is None else split[name].first(levels_per_split)
+
+
+def level_jobs(split: LevelSplit, splits: Sequence[str], levels_per_split: int | None, episodes_per_level: int) -> list[EpisodeJob]:
+    """The same job list for every policy: the first `levels_per_split` levels of each split,
+    each played `episodes_per_level` times."""
+    return [
+        EpisodeJob(name, level, k)
+        for name in splits for level in _levels(split, name, levels_per_split).seeds for k in range(episodes_per_level)
+    ]
+
+
+class ProcgenWorld:
+    """A Procgen game and difficulty, 15 actions, Cobbe-normalized returns."""
+
+    kind = "procgen"
+    num_actions = NUM_ACTIONS
+
+    def __init__(self, game: str, mode: str) -> None:
+        self.game, self.mode = game, mode
+
+    @property
+    def behaviour_game(self) -> str:
+        """The name `rlgen.policies.registry` checks a behaviour policy against."""
+        return self.game
+
+    @property
+    def manifest_env(self) -> dict:
+        return {"game": self.game, "mode": self.mode}
+
+    def training_env(self, levels: LevelSet, num_envs: int):
+        from rlgen_envs import ProcgenVecEnv
+
+        return ProcgenVecEnv(self.game, num_envs=num_envs, start_level=levels.start, num_levels=levels.count, mode=self.mode)
+
+    jobs = staticmethod(level_jobs)
+
+    def pinned_env(self, jobs: Sequence[EpisodeJob], seeds: Sequence[int]):
+        from rlgen_envs import ProcgenVecEnv
+
+        return ProcgenVecEnv.pinned(self.game, [j.level for j in jobs], self.mode, seeds=list(seeds))
+
+    def repin(self, env, slot: int, job: EpisodeJob, seed: int) -> np.ndarray:
+        return env.repin(slot, job.level, seed)
+
+    def task_columns(self, job: EpisodeJob) -> dict:
+        return {}
+
+    def score(self, returns: np.ndarray | float) -> np.ndarray:
+        return normalize_returns(returns, self.game, self.mode)
+
+    def check_behaviour(self, behaviour: BehaviourConfig) -> None:
+        from rlgen.policies.registry import check_behaviour
+
+        check_behaviour(behaviour, self.behaviour_game)
+
+    def behaviour_policy(self, behaviour: BehaviourConfig, seed: int):
+        from rlgen.policies.registry import make_behaviour_policy
+
+        return make_behaviour_policy(behaviour, self.behaviour_game, seed)
+
+    reference_behaviour = behaviour_policy
+
+
+class StitchMazeWorld:
+    """The stitching maze (`rlgen_envs.StitchMazeVecEnv`, 5 actions).
+
+    `structure` (`Regions` / `Hops` params) confines the training tasks and defines the
+    evaluation pairs; `max_episode_steps` bounds every episode; `pairs_per_level` pairs of each
+    kind are drawn per evaluated level (`rlgen.stitch.tasks.make_eval_pairs`, seeded by
+    `pair_seed`). `obs_mode` is what collection stores and policies see: `"vector"`, the compact
+    (679,) uint8 observation (agent and goal row/col, the 15 x 15 walls, agent and goal one-hot), on which an MLP
+    learns in CPU minutes; or `"image"`, (64, 64, 3) uint8 frames for the IMPALA encoder (the
+    default, as datasets recorded before the option existed were collected in it).
+    """
+
+    kind = "stitch_maze"
+    behaviour_game = "stitch_maze"
+    OPTIONS = ("max_episode_steps", "pairs_per_level", "pair_seed", "obs_mode")
+
+    def __init__(
+        self, structure: dict, max_episode_steps: int = 100, pairs_per_level: int = 2, pair_seed: int = 0, obs_mode: str = "image"
+    ) -> None:
+        from rlgen.stitch.regions import structure_from_params
+        from rlgen_envs.stitch_maze import MOVES
+
+        self.structure_params = dict(structure)
+        self.structure = structure_from_params(structure)
+        self.max_episode_steps = int(max_episode_steps)
+        self.pairs_per_level = int(pairs_per_level)
+        self.pair_seed = int(pair_seed)
+        self.num_actions = len(MOVES)
+        self.obs_mode = str(obs_mode)
+        if self.obs_mode not in ("vector", "image"):
+            raise ConfigError(f"env.options.obs_mode must be 'vector' or 'image', got {obs_mode!r}")
+        if self.max_episode_steps < 1 or self.pairs_per_level < 1:
+            raise ConfigError("env.options: max_episode_steps and pairs_per_level must be at least 1")
+
+    @property
+    def options(self) -> dict:
+        return {
+            "max_episode_steps": self.max_episode_steps, "pairs_per_level": self.pairs_per_level, "pair_seed": self.pair_seed,
+            "obs_mode": self.obs_mode,
+        }
+
+    @property
+    def manifest_env(self) -> dict:
+        """What a dataset records: enough to rebuild this world (and its test pairs) from the data alone."""
+        return {"kind": self.kind, "options": self.options, "structure": self.structure_params, "num_actions": self.num_actions}
+
+    def training_env(self, levels: LevelSet, num_envs: int):
+        from rlgen_envs.stitch_vec import StitchMazeVecEnv
+
+        return StitchMazeVecEnv(
+            num_envs, levels.start, levels.count, self.obs_mode, self.max_episode_steps, task_sampler=self.structure
+        )
+
+    def pairs(self, split: LevelSplit, splits: Sequence[str], levels_per_split: int | None, kinds: Sequence[str] = ("stitch", "ordinary")):
+        """`EvalPair`s of every (split, level, kind), deterministic given `pair_seed`."""
+        from rlgen.stitch.tasks import make_eval_pairs
+
+        levels = {name: _levels(split, name, levels_per_split).seeds for name in splits}
+        return make_eval_pairs(self.structure, levels, self.pairs_per_level, self.pair_seed, kinds)
+
+    def jobs(self, split: LevelSplit, splits: Sequence[str], levels_per_split: int | None, episodes_per_level: int) -> list[PairJob]:
+        """Every evaluation pair of the split's first levels, each played `episodes_per_level` times."""
+        jobs: list[PairJob] = []
+        index: dict[tuple, int] = {}
+        for pair in self.pairs(split, splits, levels_per_split):
+            n = index.setdefault((pair.split, pair.level, pair.kind), 0)
+            index[(pair.split, pair.level, pair.kind)] += 1
+            jobs.extend(
+                PairJob(pair.split, pair.level, n * episodes_per_level + k, pair.kind, pair.start, pair.goal)
+                for k in range(episodes_per_level)
+            )
+        return jobs
+
+    def pinned_env(self, jobs: Sequence[PairJob], seeds: Sequence[int]):
+        from rlgen_envs.stitch_vec import StitchMazeVecEnv
+
+        return StitchMazeVecEnv.pinned([j.task for j in jobs], self.obs_mode, self.max_episode_steps)
+
+    def repin(self, env, slot: int, job: PairJob, seed: int) -> np.ndarray:
+        return env.repin(slot, job.task, seed)
+
+    def task_columns(self, job: PairJob) -> dict:
+        """The pair kind is the record's task (`mode`); the blocks are kept for tracing."""
+        return {"game": self.kind, "mode": job.kind, "task": f"{job.start[0]},{job.start[1]}->{job.goal[0]},{job.goal[1]}"}
+
+    def score(self, returns: np.ndarray | float) -> np.ndarray:
+        """Success: the maze pays 1 on reaching the goal and nothing else, so the return is the score."""
+        return np.asarray(returns, dtype=np.float64)
+
+    def check_behaviour(self, behaviour: BehaviourConfig) -> None:
+        from rlgen.policies.registry import check_behaviour
+
+        check_behaviour(behaviour, self.behaviour_game)
+        if behaviour.epsilon:
+            raise ConfigError(
+                "collect.policy.epsilon: the generic mixture draws Procgen's 15 actions and would leave the "
+                "region; give the stitch oracle its own noise (collect.policy.options.epsilon)"
+            )
+
+    def behaviour_policy(self, behaviour: BehaviourConfig, seed: int):
+        from rlgen.policies.registry import make_behaviour_policy
+
+        if behaviour.name == "random":
+            behaviour = dataclasses.replace(behaviour, options={"num_actions": self.num_actions, **behaviour.options})
+        return make_behaviour_policy(behaviour, self.behaviour_game, seed)
+
+    def reference_behaviour(self, behaviour: BehaviourConfig, seed: int):
+        """The behaviour as an evaluation reference: the same policy, without its confinement.
+
+        Confinement is a property of the collected tasks (an episode's region or hop ball), which
+        an evaluation pair does not have; the unconfined oracle with the behaviour's noise marks
+        what the data's policy does when allowed to go anywhere (the ceiling of each pair kind).
+        """
+        options = {k: v for k, v in behaviour.options.items() if k != "structure"}
+        return self.behaviour_policy(dataclasses.replace(behaviour, options=options), seed)
+
+
+World = ProcgenWorld | StitchMazeWorld
+
+
+def _stitch_world(options: dict, structure: dict | None) -> StitchMazeWorld:
+    unknown = sorted(set(options) - set(StitchMazeWorld.OPTIONS))
+    if unknown:
+        raise ConfigError(f"env.options: unknown option(s) {unknown} for stitch_maze; valid: {', '.join(StitchMazeWorld.OPTIONS)}")
+    if not structure:
+        raise ConfigError(
+            "env.kind stitch_maze needs collect.policy.options.structure (e.g. {kind: regions, num_regions: 2, "
+            "overlap: 2}): it confines the collected tasks and defines the stitching test pairs"
+        )
+    try:
+        return StitchMazeWorld(structure, **options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"stitch_maze: {exc}") from exc
+
+
+def world_of(config: ExperimentConfig | EnvConfig, behaviour: BehaviourConfig | None = None) -> World:
+    """The world an experiment config describes (the stitching maze's structure is its behaviour's)."""
+    if isinstance(config, ExperimentConfig):
+        env, behaviour = config.env, config.collect.policy
+    else:
+        env = config
+    if env.kind == "procgen":
+        return ProcgenWorld(env.game, env.mode)
+    return _stitch_world(env.options, None if behaviour is None else behaviour.options.get("structure"))
+
+
+def world_of_manifest(env: dict[str, Any]) -> World:
+    """The world a dataset was collected in, from its manifest's `env` alone."""
+    kind = env.get("kind", "procgen")
+    if kind == "procgen":
+        return ProcgenWorld(env["game"], env["mode"])
+    if kind == "stitch_maze":
+        return _stitch_world(env.get("options", {}), env.get("structure"))
+    raise ValueError(f"unknown environment kind {kind!r} in a manifest")

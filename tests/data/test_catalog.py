@@ -1,0 +1,143 @@
+"""The dataset catalog: the paper's grid for 16 games, names rlgen derives, card checks, building."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+import yaml
+
+from rlgen.catalog import (
+    CATALOG_FILE,
+    DEFAULT_CATALOG_DIR,
+    Catalog,
+    CardUnavailableError,
+    build_card,
+    generate_grid,
+    load_catalog,
+    render_catalog,
+)
+from rlgen.cli import main
+from rlgen.core.games import GAMES
+from rlgen.core.typed import ConfigError
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return generate_grid()
+
+
+def test_grid_covers_the_papers_grid_for_all_16_games(grid):
+    by_game = collections.defaultdict(dict)
+    for card in grid:
+        by_game[card.env.game][(card.train_levels, card.behaviour.skill, card.transitions)] = card
+        assert card.name == card.experiment_config().dataset_name  # the name rlgen itself derives
+    assert sorted(by_game) == sorted(GAMES) and len({c.name for c in grid}) == len(grid) == 160
+    expected = {
+        (200, "expert", 1_000_000), (200, "mixed", 1_000_000),  # headline
+        (1, "expert", 1_000_000), (10, "expert", 1_000_000), (40, "expert", 1_000_000), (1000, "expert", 1_000_000),  # diversity
+        (200, "expert", 100_000), (200, "expert", 10_000_000),  # size
+        (1, "expert", 100_000), (1, "mixed", 100_000),  # single level
+    }  # fmt: skip
+    for game, cards in by_game.items():
+        assert set(cards) == expected, game
+        assert cards[(200, "expert", 1_000_000)].grid == ("headline", "diversity", "size")
+    maze = by_game["maze"]
+    assert maze[(200, "expert", 1_000_000)].name == "procgen-maze-easy-L200-planner-1M-s0-v2"
+    mixed = maze[(200, "mixed", 1_000_000)]
+    assert mixed.behaviour.available and 0 < mixed.behaviour.options["mix"] < 0.75  # random's share is calibrated out
+    assert mixed.name == f"procgen-maze-easy-L200-planner-mix{mixed.behaviour.options['mix']:g}-1M-s0-v2"
+    bigfish = by_game["bigfish"][(200, "expert", 1_000_000)].behaviour
+    assert not bigfish.available and "ppo" in bigfish.missing
+
+
+def test_committed_catalog_is_what_the_generator_writes(grid):
+    path = DEFAULT_CATALOG_DIR / CATALOG_FILE
+    assert path.read_text() == render_catalog(grid), "stale: run `python -m rlgen.catalog generate`"
+    catalog = load_catalog()
+    assert [c.name for c in catalog.cards] == [c.name for c in grid]
+
+
+def test_scale_shrinks_sizes_and_renames(grid):
+    catalog = Catalog(grid)
+    card = catalog.find("procgen-maze-easy-L200-planner-1M-s0-v2", scale=0.001)
+    assert card.name == "procgen-maze-easy-L200-planner-1k-s0-v2" and card.transitions == 1000
+    assert card.full_name == "procgen-maze-easy-L200-planner-1M-s0-v2" and card.train_levels == 200
+    assert card.experiment_config().dataset_name == card.name
+    assert catalog.find(card.name, scale=0.001) == card  # the scaled name finds it too
+    with pytest.raises(ConfigError, match="already scaled"):
+        card.scaled(0.5)
+    with pytest.raises(ConfigError, match="share the name"):  # 100k, 1M and 10M all round to 1 transition
+        catalog.scaled(1e-7)
+    with pytest.raises(ConfigError, match="no card named"):
+        catalog.find("procgen-maze-easy-L7-planner-1M-s0-v2")
+
+
+def _write(tmp_path, entries):
+    path = tmp_path / "cards.yaml"
+    path.write_text(yaml.safe_dump({"format": 1, "cards": entries}, sort_keys=False))
+    return path
+
+
+def test_cards_are_checked_when_read(grid, tmp_path):
+    good = grid[0].to_dict()
+    assert len(load_catalog(_write(tmp_path, [good]))) == 1
+    for change, message in [
+        ({"name": "procgen-bigfish-easy-L200-expert-1M-v1"}, "derives the name"),
+        ({"colour": "red"}, "unknown config key 'cards\\[0\\].colour'"),
+        ({"env": {"game": "pong", "mode": "easy"}}, "unknown Procgen game 'pong'"),
+        ({"behaviour": {**good["behaviour"], "skill": "superhuman"}}, "unknown skill"),
+        ({"behaviour": {**good["behaviour"], "missing": None}}, "must say what is missing"),
+        ({"behaviour": {**good["behaviour"], "available": True}}, "marked available but the registry has no such policy"),
+        ({"grid": ["favourites"]}, "grid parts"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            load_catalog(_write(tmp_path, [{**good, **change}]))
+    with pytest.raises(ConfigError, match="share the name"):
+        load_catalog(_write(tmp_path, [good, good]))
+
+
+def test_unavailable_behaviour_is_refused_before_any_work(grid, tmp_path, capsys):
+    card = next(c for c in grid if c.env.game == "starpilot")
+    with pytest.raises(CardUnavailableError, match="no 'ppo' policy"):
+        build_card(card)
+    code = main(["datasets", "build", card.name, "--scale", "0.001", "--data-dir", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not yet available" in err and "starpilot" in err and "train-ppo" in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_build_collects_the_cards_config_and_rebuild_restores_on_failure(grid, tmp_path, monkeypatch):
+    import rlgen.collect
+
+    seen = []
+
+    def fake_collect(config, address=None, progress=True):
+        seen.append(config)
+        raise RuntimeError("collection failed")
+
+    monkeypatch.setattr(rlgen.collect, "collect_dataset", fake_collect)
+    card = Catalog(grid).find("procgen-heist-easy-L10-planner-1M-s0-v2", scale=0.0001)
+    root = tmp_path / "data" / card.name
+    root.mkdir(parents=True)
+    (root / "manifest.json").write_text("{}")  # stands for a finished dataset
+    with pytest.raises(RuntimeError, match="collection failed"):
+        build_card(card, rebuild=True, num_workers=3)
+    config = seen[0]
+    assert config.dataset_name == card.name and config.collect.transitions == 100 and config.collect.num_workers == 3
+    assert config.levels.train == 10 and config.env.game == "heist" and config.collect.policy.name == "planner"
+    assert (root / "manifest.json").read_text() == "{}"  # the old dataset is back under its name
+    assert sorted(p.name for p in root.parent.iterdir()) == [card.name]
+
+
+def test_build_and_list_a_tiny_card_with_ray(ray_local, tmp_path, capsys):
+    name = "procgen-maze-easy-L10-planner-1M-s0-v2"
+    code = main(["datasets", "build", name, "--scale", "0.0005", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    small = "procgen-maze-easy-L10-planner-500-s0-v2"
+    assert f"dataset {small}: 500 transitions" in out and "(expert, target 1 x the expert's return): mean return" in out
+    code = main(["datasets", "list", "--scale", "0.0005", "--game", "maze"])
+    out = capsys.readouterr().out
+    assert code == 0 and f"built       {small}" in out and "1 built" in out
+    assert main(["datasets", "verify", small]) == 0
