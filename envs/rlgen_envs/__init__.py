@@ -10,10 +10,21 @@ import gymnasium
 from rlgen_envs.procgen import PROCGEN_GAMES, ProcgenVecEnv, episode_step_limit
 from rlgen_envs.stitch_maze import StitchMazeEnv
 from rlgen_envs.stitch_vec import StitchMazeVecEnv, StitchTask
-from rlgen_envs.webshop import WebShopEnv
 
 gymnasium.register("rlgen/StitchMaze-v0", entry_point="rlgen_envs.stitch_maze:StitchMazeEnv")
 gymnasium.register("rlgen/WebShop-v0", entry_point="rlgen_envs.webshop.env:WebShopEnv")
+
+
+
+def __getattr__(name: str):
+    """`WebShopEnv` on first use: its search and fuzzy-matching libraries take about 0.2 s to
+    import, which every Procgen collection and evaluation actor would otherwise pay."""
+    if name == "WebShopEnv":
+        from rlgen_envs.webshop import WebShopEnv
+
+        return WebShopEnv
+    raise AttributeError(f"module 'rlgen_envs' has no attribute {name!r}")
+
 
 __all__ = [
     "PROCGEN_GAMES", "ProcgenVecEnv", "StitchMazeEnv", "StitchMazeVecEnv", "StitchTask", "WebShopEnv",
