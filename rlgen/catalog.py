@@ -44,7 +44,7 @@ from typing import Iterable
 
 import yaml
 
-from rlgen.core.config import BehaviourConfig, CollectConfig, EnvConfig, ExperimentConfig, LevelsConfig
+from rlgen.core.config import BehaviourConfig, CollectConfig, EnvConfig, ExperimentConfig, LevelsConfig, read_yaml
 from rlgen.core.games import GAMES, check_game
 from rlgen.core.typed import ConfigError, from_dict, to_dict
 
@@ -353,10 +353,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         raise ConfigError(f"no dataset catalog at {path} (generate it: python -m rlgen.catalog generate --out {path})")
     cards: list[DatasetCard] = []
     for file in files:
-        try:
-            data = yaml.safe_load(file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
+        data = read_yaml(file, "dataset catalog")
         if not isinstance(data, dict) or data.get("format") != CATALOG_FORMAT or not isinstance(data.get("cards"), list):
             raise ConfigError(f"{file}: not a dataset catalog (expected `format: {CATALOG_FORMAT}` and a list `cards`)")
         for i, entry in enumerate(data["cards"]):

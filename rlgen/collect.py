@@ -172,22 +172,20 @@ def _run_episodes(env, policy: Policy, quota: int, seed: int, emit: Callable[[Ep
 def record_of_shard(path: Path, stats: dict | None = None) -> ShardRecord:
     """The manifest entry of a shard on disk: its checksum and its per-episode arrays (no frame is decoded)."""
     path = Path(path)
-    a = ShardReader(path).arrays
-    starts = a["episode_starts"]
-    returns = np.add.reduceat(a["rewards"].astype(np.float64), starts[:-1]) if len(starts) > 1 else np.zeros(0)
-    return _record(path.name, file_sha256(path), a["level_seeds"], returns, np.diff(starts), a["partial"], stats)
+    return _record(path.name, file_sha256(path), ShardReader(path).episode_arrays(), stats)
 
 
-def _record(name: str, sha256: str, level_seeds, returns, lengths, partial, stats: dict | None = None) -> ShardRecord:
+def _record(name: str, sha256: str, episodes: dict[str, np.ndarray], stats: dict | None = None) -> ShardRecord:
+    """A manifest entry from a shard's per-episode arrays (`ShardWriter` / `ShardReader.episode_arrays`)."""
     return ShardRecord(
         name=name,
         sha256=sha256,
-        episodes=len(level_seeds),
-        transitions=int(np.sum(lengths)),
-        level_seeds=tuple(int(x) for x in level_seeds),
-        returns=tuple(float(x) for x in returns),
-        lengths=tuple(int(x) for x in lengths),
-        partial=tuple(bool(x) for x in partial),
+        episodes=len(episodes["level_seeds"]),
+        transitions=int(np.sum(episodes["lengths"])),
+        level_seeds=tuple(int(x) for x in episodes["level_seeds"]),
+        returns=tuple(float(x) for x in episodes["returns"]),
+        lengths=tuple(int(x) for x in episodes["lengths"]),
+        partial=tuple(bool(x) for x in episodes["partial"]),
         stats=stats or {},
     )
 
@@ -217,8 +215,7 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
         layer = getattr(layer, "inner", None)
     # The record comes from what was written (the digest of the bytes as they went to disk),
     # not from reading the shard back, which decoded and copied every frame a second time.
-    e = writer.episode_arrays()
-    return _record(path.name, sha256, e["level_seeds"], e["returns"], e["lengths"], e["partial"], stats)
+    return _record(path.name, sha256, writer.episode_arrays(), stats)
 
 
 class ShardCollector:

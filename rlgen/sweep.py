@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from rlgen.core.config import ExperimentConfig, LearnerSpec, load_config
+from rlgen.core.config import ExperimentConfig, LearnerSpec, load_config, read_yaml
 from rlgen.core.typed import ConfigError, from_dict, to_dict
 from rlgen.data.atomic import atomic_write_bytes
 
@@ -126,12 +126,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None, device: str
     from rlgen.experiment import validate_experiment
 
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"sweep config {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    data = read_yaml(path, "sweep config")
     try:
         sweep = from_dict(SweepConfig, data)
     except ConfigError as exc:

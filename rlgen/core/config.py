@@ -375,15 +375,22 @@ def _count_label(n: int) -> str:
     return str(n)
 
 
+def read_yaml(path: str | Path, what: str = "config file") -> object:
+    """The YAML document at `path` (an empty file reads as {}); a missing file or bad YAML is a
+    `ConfigError` naming the file, as every YAML input of rlgen (experiments, sweeps, catalogs) reports it."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{what} {path} does not exist")
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
     """Read a YAML experiment config; unknown keys and bad values raise `ConfigError`."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     try:
         config = from_dict(ExperimentConfig, _learners_to_specs(data))
     except ConfigError as exc:

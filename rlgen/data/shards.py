@@ -70,6 +70,13 @@ def _check_extras(extras: dict[str, np.ndarray], steps: int, where: str) -> None
             raise ValueError(f"{where}: extra {name!r} must be a numeric array with one row per step ({steps}), got {array.dtype} {array.shape}")
 
 
+def _episode_returns(rewards: np.ndarray, episode_starts: np.ndarray) -> np.ndarray:
+    """(E,) float64 sums of `rewards` over the episodes `episode_starts` (E+1,) delimits."""
+    if len(episode_starts) < 2:
+        return np.zeros(0)
+    return np.add.reduceat(rewards.astype(np.float64), episode_starts[:-1])
+
+
 def _check_episode(episode: EpisodeData, extras: set[str]) -> None:
     if episode.terminated == episode.truncated:
         raise ValueError("each episode must end exactly one way: terminated or truncated")
@@ -157,8 +164,7 @@ class ShardContents:
     @property
     def episode_returns(self) -> np.ndarray:
         """(E,) float64 sums of rewards per episode."""
-        sums = np.add.reduceat(self.rewards.astype(np.float64), self.episode_starts[:-1])
-        return sums
+        return _episode_returns(self.rewards, self.episode_starts)
 
     @property
     def episode_lengths(self) -> np.ndarray:
@@ -367,6 +373,15 @@ class ShardReader:
                 f"shard {self.path} is inconsistent: frame chunks, episode offsets and actions disagree; "
                 "delete it and rerun the collection to re-create it"
             )
+
+    def episode_arrays(self) -> dict[str, np.ndarray]:
+        """Per-episode arrays, as `ShardWriter.episode_arrays` gives them, read without decoding a frame."""
+        a = self.arrays
+        return {
+            **{name: a[name] for name in _EPISODE_FIELDS},
+            "lengths": np.diff(a["episode_starts"]),
+            "returns": _episode_returns(a["rewards"], a["episode_starts"]),
+        }
 
     @property
     def num_chunks(self) -> int:
