@@ -207,7 +207,7 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     from rlgen.data.dataset import load_dataset
     from rlgen.stitch.audit import StitchingLeakError
     from rlgen.stitch.variant import audit_summary
-    from rlgen.worlds import StitchMazeWorld, world_of, world_of_manifest
+    from rlgen.worlds import world_of, world_of_manifest
 
     target = Path(args.target)
     augmented = None
@@ -222,8 +222,8 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
         dataset = load_dataset(target, Path(args.data_dir) if args.data_dir else None)
         world, split = world_of_manifest(dataset.manifest.env), dataset.manifest.levels
         splits, levels = EvaluateConfig().splits, args.levels_per_split
-    if not isinstance(world, StitchMazeWorld):
-        raise ValueError(f"{dataset.name} was not collected in the stitching maze (env.kind stitch_maze): nothing to audit")
+    if not world.stitching:
+        raise ValueError(f"{dataset.name} was not collected in a stitching world (env.kind stitch_maze or procgen_maze_stitch): nothing to audit")
     try:
         summary = audit_summary(world, split, splits, levels, dataset, augmented, strict=True)
     except StitchingLeakError as exc:

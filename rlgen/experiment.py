@@ -18,7 +18,7 @@ from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import Dataset, load_dataset
 from rlgen.policies.base import RandomPolicy
-from rlgen.worlds import StitchMazeWorld, world_of
+from rlgen.worlds import world_of
 
 EVAL_DIR = "eval"
 REPORT_DIR = "report"
@@ -34,8 +34,8 @@ def validate_experiment(config: ExperimentConfig) -> None:
     config.levels.split  # noqa: B018  (overlapping splits raise here)
     world = world_of(config)
     world.check_behaviour(config.collect.policy)
-    if config.augment is not None and not isinstance(world, StitchMazeWorld):
-        raise ValueError("augment: temporal augmentation needs per-step waypoints; only env.kind stitch_maze records them")
+    if config.augment is not None and not world.stitching:
+        raise ValueError("augment: temporal augmentation needs per-step waypoints; only the stitching worlds (env.kind stitch_maze, procgen_maze_stitch) record them")
     for spec in config.learners:
         learner_config(spec.algo, spec.params)
     names = [spec.name for spec in config.learners]
@@ -72,7 +72,7 @@ def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = T
     from rlgen.stitch.variant import audit_summary, build_augmented_variant
 
     world = world_of(config)
-    if not isinstance(world, StitchMazeWorld):
+    if not world.stitching:
         return None
     ev = config.evaluate
     audit_summary(world, config.levels.split, ev.splits, ev.levels_per_split, dataset, strict=strict)  # fail before building

@@ -85,6 +85,8 @@ class ProcgenWorld:
     """A Procgen game and difficulty, 15 actions, Cobbe-normalized returns."""
 
     kind = "procgen"
+    stitching = False
+    """Whether the world has stitching test pairs (audit, augmentation): see `StitchMazeWorld`."""
     num_actions = NUM_ACTIONS
 
     def __init__(self, game: str, mode: str) -> None:
@@ -146,6 +148,7 @@ class StitchMazeWorld:
     """
 
     kind = "stitch_maze"
+    stitching = True
     behaviour_game = "stitch_maze"
     OPTIONS = ("max_episode_steps", "pairs_per_level", "pair_seed", "obs_mode")
 
@@ -250,7 +253,8 @@ class StitchMazeWorld:
         return self.behaviour_policy(dataclasses.replace(behaviour, options=options), seed)
 
 
-World = ProcgenWorld | StitchMazeWorld
+World = Any
+"""A world: `ProcgenWorld`, `StitchMazeWorld`, or a class registered in `WORLD_KINDS`."""
 
 
 def _stitch_world(options: dict, structure: dict | None) -> StitchMazeWorld:
@@ -268,22 +272,53 @@ def _stitch_world(options: dict, structure: dict | None) -> StitchMazeWorld:
         raise ConfigError(f"stitch_maze: {exc}") from exc
 
 
+def _procgen_world(env: dict[str, Any], behaviour: dict | None) -> ProcgenWorld:
+    return ProcgenWorld(env["game"], env["mode"])
+
+
+def _stitch_maze_world(env: dict[str, Any], behaviour: dict | None) -> StitchMazeWorld:
+    structure = env.get("structure") if behaviour is None else behaviour.get("structure")
+    return _stitch_world(env.get("options", {}), structure)
+
+
+WORLD_KINDS: dict[str, str] = {
+    "procgen": "rlgen.worlds:_procgen_world",
+    "stitch_maze": "rlgen.worlds:_stitch_maze_world",
+    "procgen_maze_stitch": "rlgen.stitch.procgen_world:make_world",
+    "webshop": "rlgen.webshop.world:make_world",
+}
+"""Environment kind -> `module:function(env, behaviour_options)` building its world.
+
+`env` is a config's `env` section as a dict (`game`, `mode`, `options`) or a manifest's `env`;
+`behaviour_options` is the behaviour policy's options when building from a config, None when
+building from a manifest (a world that needs them must then find them in the manifest's `env`,
+which its `manifest_env` writes). Modules are imported on first use, so a kind costs nothing
+until a config names it.
+"""
+
+
+def _builder(kind: str):
+    import importlib
+
+    if kind not in WORLD_KINDS:
+        raise ConfigError(f"env.kind: unknown environment kind {kind!r}; valid: {', '.join(WORLD_KINDS)}")
+    module, _, function = WORLD_KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def world_of(config: ExperimentConfig | EnvConfig, behaviour: BehaviourConfig | None = None) -> World:
     """The world an experiment config describes (the stitching maze's structure is its behaviour's)."""
     if isinstance(config, ExperimentConfig):
         env, behaviour = config.env, config.collect.policy
     else:
         env = config
-    if env.kind == "procgen":
-        return ProcgenWorld(env.game, env.mode)
-    return _stitch_world(env.options, None if behaviour is None else behaviour.options.get("structure"))
+    section = {"game": env.game, "mode": env.mode, "options": dict(env.options)}
+    return _builder(env.kind)(section, {} if behaviour is None else dict(behaviour.options))
 
 
 def world_of_manifest(env: dict[str, Any]) -> World:
     """The world a dataset was collected in, from its manifest's `env` alone."""
     kind = env.get("kind", "procgen")
-    if kind == "procgen":
-        return ProcgenWorld(env["game"], env["mode"])
-    if kind == "stitch_maze":
-        return _stitch_world(env.get("options", {}), env.get("structure"))
-    raise ValueError(f"unknown environment kind {kind!r} in a manifest")
+    if kind not in WORLD_KINDS:
+        raise ValueError(f"unknown environment kind {kind!r} in a manifest")
+    return _builder(kind)(env, None)

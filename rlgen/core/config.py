@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 
-ENV_KINDS = ("procgen", "stitch_maze")
+ENV_KINDS = ("procgen", "stitch_maze", "procgen_maze_stitch", "webshop")
+"""Kinds a config may name; `rlgen.worlds.WORLD_KINDS` builds each one's world."""
 
 
 @dataclass(frozen=True)
