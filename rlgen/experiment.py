@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from rlgen.core.config import ExperimentConfig
+from rlgen.core.config import ConfigError, ExperimentConfig
 from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import Dataset, load_dataset
@@ -23,6 +23,9 @@ from rlgen.worlds import world_of
 EVAL_DIR = "eval"
 REPORT_DIR = "report"
 STITCH_AUDIT = "stitch_audit.json"
+
+GENERIC_REFERENCES = ("random", "behaviour")
+"""References every world has; a world may add its own (`reference_names` / `reference_policy`)."""
 
 
 def validate_experiment(config: ExperimentConfig) -> None:
@@ -34,6 +37,13 @@ def validate_experiment(config: ExperimentConfig) -> None:
     config.levels.split  # noqa: B018  (overlapping splits raise here)
     world = world_of(config)
     world.check_behaviour(config.collect.policy)
+    extra = tuple(getattr(world, "reference_names", ()))
+    for ref in config.evaluate.references:
+        if ref not in GENERIC_REFERENCES + extra:
+            raise ConfigError(
+                f"evaluate.references: unknown reference {ref!r} for env.kind {config.env.kind}; "
+                f"valid: {', '.join(GENERIC_REFERENCES + extra)}"
+            )
     if config.augment is not None and not world.stitching:
         raise ValueError("augment: temporal augmentation needs per-step waypoints; only the stitching worlds (env.kind stitch_maze, procgen_maze_stitch) record them")
     for spec in config.learners:
@@ -119,8 +129,10 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
         for ref in ev.references:
             if ref == "random":
                 factory = functools.partial(RandomPolicy, seed=config.collect.seed, num_actions=world.num_actions)
-            else:
+            elif ref == "behaviour":
                 factory = functools.partial(world.reference_behaviour, config.collect.policy, config.collect.seed)
+            else:  # one the world names (validated in validate_experiment)
+                factory = functools.partial(world.reference_policy, ref, config, config.collect.seed)
             entries[f"reference-{ref}"] = (factory, {"policy": ref, "kind": "reference", "seed": config.collect.seed, **base}, "")
             identities[f"reference-{ref}"] = identity
 

@@ -199,7 +199,8 @@ class EvaluateConfig:
     selection_levels: int = 20
     """Validation levels (the first ones of the block) played for model selection during training."""
     references: tuple[str, ...] = ("random", "behaviour")
-    """Reference rows in the report: `random` and the data's `behaviour` policy."""
+    """Reference rows in the report: `random`, the data's `behaviour` policy, and any reference
+    the world names in its `reference_names` (built by its `reference_policy`)."""
 
     def __post_init__(self) -> None:
         for split in self.splits:
@@ -208,8 +209,8 @@ class EvaluateConfig:
         if self.episodes_per_level < 1:
             raise ConfigError("evaluate.episodes_per_level must be at least 1")
         for ref in self.references:
-            if ref not in ("random", "behaviour"):
-                raise ConfigError(f"evaluate.references: unknown reference {ref!r}; valid: random, behaviour")
+            if not isinstance(ref, str) or not ref or ref.startswith("-"):
+                raise ConfigError(f"evaluate.references: a reference is a name (random, behaviour, or the world's), got {ref!r}")
 
 
 @dataclass(frozen=True)

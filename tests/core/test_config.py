@@ -94,3 +94,11 @@ def test_imports_of_user_learner_modules_are_checked():
     config = load_config("configs/quickstart.yaml", ["imports=[no_such_learner_module]"])
     with pytest.raises(ConfigError, match="no_such_learner_module"):
         validate_experiment(config)
+
+
+def test_a_reference_the_world_does_not_name_is_refused_before_work():
+    from rlgen.experiment import validate_experiment
+
+    config = load_config("configs/quickstart.yaml", ["evaluate.references=[random, oracle]"])
+    with pytest.raises(ConfigError, match="unknown reference 'oracle'.*valid: random, behaviour"):
+        validate_experiment(config)
