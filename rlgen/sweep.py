@@ -315,7 +315,7 @@ def run_sweep(path: str | Path, overrides: list[str] | None = None, device: str 
     for config in configs:
         if (config.run_dir / "eval").is_dir():
             report(config)
-    markdown = sweep_report(sweep_dir, configs)
+    markdown = sweep_report(sweep_dir, configs, {c.name: point for c, point in zip(configs, sweep.points())})
     if failed:
         raise SweepFailedError(
             f"{len(failed)} trial(s) failed: {', '.join(sorted(failed))}; the report covers the others. "
@@ -324,8 +324,12 @@ def run_sweep(path: str | Path, overrides: list[str] | None = None, device: str 
     return markdown
 
 
-def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig]) -> str:
-    """One report over every trial's evaluation records: rows per (dataset, policy, split)."""
+def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[str, dict[str, Any]] | None = None) -> str:
+    """One report over every trial's evaluation records: rows per (dataset, policy, split).
+
+    With `points` (dataset name -> its overrides), the report ends with the trends against each
+    numeric axis (`rlgen.trends`: test IQM and gap against `levels.train`, `collect.transitions`).
+    """
     from rlgen.core.provenance import provenance
     from rlgen.data.dataset import load_dataset
     from rlgen.report import build_report, load_records
@@ -343,4 +347,16 @@ def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig]) -> str:
         "seeds": sorted({s for c in configs for s in c.seeds}),
         **provenance(),
     }
-    return build_report(load_records(paths), sweep_dir / REPORT_DIR, provenance=prov)
+    markdown = build_report(load_records(paths), sweep_dir / REPORT_DIR, provenance=prov)
+    if points:
+        import pandas as pd
+
+        from rlgen.trends import write_trends
+
+        table = pd.read_csv(sweep_dir / REPORT_DIR / "report.csv")
+        trends = write_trends(table, {name: p for name, p in points.items() if name in set(table["dataset"])}, sweep_dir / REPORT_DIR)
+        if trends:
+            head, sep, rest = markdown.partition("\n## How to read these numbers")
+            markdown = head + "\n".join(trends) + sep + rest
+            atomic_write_bytes(sweep_dir / REPORT_DIR / "report.md", markdown.encode())
+    return markdown

@@ -1,0 +1,146 @@
+"""Scores against a swept dataset axis: the sweep report's answer to "does more X help?".
+
+The paper's questions are about trends: test score and generalization gap as training
+diversity (`levels.train`) or dataset size (`collect.transitions`) grows. A sweep's per-dataset
+report table (`rlgen.report.compute_report_table`) already holds every number with its
+interval; this module only regroups it: for each numeric axis that takes more than one value,
+one table (rows: learner, and the values of the other axes held fixed; columns: the axis's
+values) and one plot (test IQM and gap against the axis, one line per learner, one panel per
+setting of the other axes). Nothing is recomputed, so each figure traces to a row of the sweep's
+`report.csv`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from rlgen.report import GAP_SPLIT, _save
+
+__all__ = ["numeric_axes", "plot_trend", "render_trends", "trend_table", "write_trends"]
+
+METRICS = (("test", "test IQM"), (GAP_SPLIT, "gap (train − test IQM)"))
+
+
+def numeric_axes(points: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Axes (override keys) whose values are all numbers and take at least two distinct values."""
+    keys = sorted({k for point in points.values() for k in point})
+    axes = []
+    for key in keys:
+        values = [point.get(key) for point in points.values()]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) and len(set(values)) > 1:
+            axes.append(key)
+    return axes
+
+
+def trend_table(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], axis: str) -> pd.DataFrame:
+    """Learner rows of `table` (test and gap) with the dataset's value of `axis` and of every
+    other axis as columns, sorted by (other axes, policy, axis value)."""
+    others = sorted({k for p in points.values() for k in p} - {axis})
+    rows = table[(table["kind"] == "learner") & table["split"].isin([m for m, _ in METRICS]) & table["dataset"].isin(list(points))]
+    rows = rows.copy()
+    for key in [axis, *others]:
+        rows[key] = [_hashable(points[d].get(key)) for d in rows["dataset"]]
+    return rows.sort_values([*others, "policy", axis, "split"], kind="stable").reset_index(drop=True)
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+
+def _cell(row: pd.Series | None) -> str:
+    if row is None:
+        return "–"
+    return f"{row['iqm_normalized']:.3f} [{row['iqm_ci_low']:.3f}, {row['iqm_ci_high']:.3f}]"
+
+
+def _settings(rows: pd.DataFrame, others: Sequence[str]) -> list[tuple]:
+    return sorted({tuple(r) for r in rows[list(others)].itertuples(index=False)}, key=str) if others else [()]
+
+
+def render_trends(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], axis: str) -> list[str]:
+    """Markdown: one table per metric; rows (other axes' values, learner), columns the axis's values."""
+    rows = trend_table(table, points, axis)
+    others = sorted({k for p in points.values() for k in p} - {axis})
+    values = sorted(rows[axis].unique())
+    lines = [f"### Against `{axis}`", ""]
+    for split, label in METRICS:
+        lines += [f"{label}, 95% CI over runs:", ""]
+        header = [*others, "policy", *(f"{axis} = {v:g}" for v in values)]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        sub = rows[rows["split"] == split]
+        for setting in _settings(sub, others):
+            mask = pd.Series(True, index=sub.index)
+            for key, value in zip(others, setting):
+                mask &= sub[key] == value
+            for policy in sorted(sub[mask]["policy"].unique()):
+                cells = []
+                for v in values:
+                    hit = sub[mask & (sub["policy"] == policy) & (sub[axis] == v)]
+                    cells.append(_cell(hit.iloc[0] if len(hit) else None))
+                lines.append("| " + " | ".join([*(f"{s:g}" if isinstance(s, (int, float)) else str(s) for s in setting), policy, *cells]) + " |")
+        lines.append("")
+    return lines
+
+
+def plot_trend(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], axis: str, path: Path) -> None:
+    """Test IQM (top) and gap (bottom) against `axis`, a line per learner, a column per setting
+    of the other axes; intervals are the report's 95% CIs over runs; log x when the values span
+    a factor of 10 or more."""
+    from matplotlib import rcParams
+    from matplotlib.figure import Figure
+
+    rows = trend_table(table, points, axis)
+    others = sorted({k for p in points.values() for k in p} - {axis})
+    settings = _settings(rows, others)
+    fig = Figure(figsize=(4.2 * len(settings) + 1.0, 6.4), layout="constrained")
+    axes = fig.subplots(2, len(settings), squeeze=False, sharex=True, sharey="row")
+    values = sorted(rows[axis].unique())
+    log = min(values) > 0 and max(values) / min(values) >= 10
+    colors = dict(zip(sorted(rows["policy"].unique()), itertools.cycle(rcParams["axes.prop_cycle"].by_key()["color"])))
+    for col, setting in enumerate(settings):
+        mask = pd.Series(True, index=rows.index)
+        for key, value in zip(others, setting):
+            mask &= rows[key] == value
+        for r, (split, label) in enumerate(METRICS):
+            ax = axes[r][col]
+            for policy, color in colors.items():
+                sub = rows[mask & (rows["split"] == split) & (rows["policy"] == policy)].sort_values(axis)
+                if sub.empty:
+                    continue
+                x = sub[axis].to_numpy(dtype=float)
+                y = sub["iqm_normalized"].to_numpy(dtype=float)
+                spread = [y - sub["iqm_ci_low"].to_numpy(dtype=float), sub["iqm_ci_high"].to_numpy(dtype=float) - y]
+                ax.errorbar(x, y, yerr=spread, fmt="o-", color=color, capsize=3, label=policy if col == 0 and r == 0 else None)
+            if split == GAP_SPLIT:
+                ax.axhline(0.0, color="0.4", lw=1)
+                ax.set_xlabel(axis)
+            if log:
+                ax.set_xscale("log")
+            ax.set_xticks(values, [f"{v:g}" for v in values])
+            ax.minorticks_off()
+            ax.set_ylabel(label if col == 0 else "")
+            ax.grid(alpha=0.3)
+            if r == 0:
+                ax.set_title(", ".join(f"{k} = {v}" for k, v in zip(others, setting)) or "all datasets", fontsize=9)
+    axes[0][0].legend(fontsize=8, loc="best")
+    fig.suptitle(f"Normalized test IQM and generalization gap against {axis}", fontsize=11)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save(fig, path)
+
+
+def write_trends(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], out_dir: Path) -> list[str]:
+    """Markdown and `trend_<axis>.png` for every numeric axis of the sweep (empty when none)."""
+    axes = numeric_axes(points)
+    if not axes:
+        return []
+    lines = ["## Against the swept dataset axes", ""]
+    for axis in axes:
+        lines += render_trends(table, points, axis)
+        name = f"trend_{axis.replace('.', '_')}.png"
+        plot_trend(table, points, axis, Path(out_dir) / name)
+        lines += [f"![{axis}]({name})", ""]
+    return lines
