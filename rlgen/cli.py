@@ -78,9 +78,9 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_sweep(args: argparse.Namespace) -> None:
     from rlgen.sweep import REPORT_DIR, load_sweep, run_sweep
 
-    _, configs = load_sweep(args.config, args.set, args.device)  # every check, before Ray starts
+    _, configs = load_sweep(args.config, args.set, args.device, args.scale)  # every check, before Ray starts
     started = time.perf_counter()
-    markdown = run_sweep(args.config, args.set, device=args.device, address=args.address, progress=not args.quiet)
+    markdown = run_sweep(args.config, args.set, device=args.device, address=args.address, progress=not args.quiet, scale=args.scale)
     print(markdown)
     print(f"\nreport across all trials: {Path(configs[0].output_dir) / REPORT_DIR}  ({time.perf_counter() - started:.0f} s)")
 
@@ -264,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value of the base experiment config for every trial")
     p.add_argument("--device", default=None, help="torch device for training and evaluation: cpu, cuda:0 or auto (default: the base config's)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else embedded local Ray)")
+    p.add_argument("--scale", type=float, default=1.0, help="dataset sizes times this, e.g. 0.02 runs a 1M-transition grid with 20k (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(fn=cmd_sweep)
 

@@ -118,10 +118,15 @@ def _override(key: str, value: Any) -> str:
     return f"{key}={json.dumps(value)}"  # JSON is YAML, so any value (lists, mappings) survives `with_overrides`
 
 
-def load_sweep(path: str | Path, overrides: list[str] | None = None, device: str | None = None) -> tuple[SweepConfig, list[ExperimentConfig]]:
+def load_sweep(
+    path: str | Path, overrides: list[str] | None = None, device: str | None = None, scale: float = 1.0
+) -> tuple[SweepConfig, list[ExperimentConfig]]:
     """Read a sweep config; returns it and each dataset point's experiment config (validated).
 
     `overrides` and `device` apply to the base, as `--set` does for a single experiment.
+    `scale` multiplies every point's dataset size (`CollectConfig.scaled`), so the same sweep
+    runs small on a laptop and at full size on a cluster; levels, learners and seeds stay.
+    A scaled sweep gets its own folder (`NAME-x0.01`), as its datasets are other datasets.
     """
     from rlgen.experiment import validate_experiment
 
@@ -131,11 +136,12 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None, device: str
         sweep = from_dict(SweepConfig, data)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    base_overrides = [*sweep.set, *(overrides or [])]
+    base_overrides = list(sweep.set)  # the file's values, then the command line's (which win)
     if sweep.learners is not None:
         base_overrides.append(_override("learners", list(sweep.learners)))
     if sweep.seeds is not None:
         base_overrides.append(_override("seeds", list(sweep.seeds)))
+    base_overrides += overrides or []
     if device is not None:
         base_overrides.append(f"device={device}")
     base = load_config(path.parent / sweep.base, base_overrides)
@@ -143,10 +149,11 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None, device: str
         raise ConfigError(f"{path}: no learners to sweep (give `learners` here or in {sweep.base})")
     if getattr(base, "augment", None) is not None:
         raise ConfigError(f"{path}: sweeps train on collected datasets only; remove `augment` from the base")
-    sweep_dir = Path(sweep.output_dir or base.output_dir) / sweep.name
+    sweep_dir = Path(sweep.output_dir or base.output_dir) / (sweep.name if scale == 1.0 else f"{sweep.name}-x{scale:g}")
     configs = []
     for point in sweep.points():
         config = base.with_overrides([_override(k, v) for k, v in point.items()])
+        config = replace(config, collect=config.collect.scaled(scale))
         config = replace(config, name=config.dataset_name, output_dir=str(sweep_dir))
         validate_experiment(config)
         configs.append(config)
@@ -238,7 +245,7 @@ def _gpus_per_trial(sweep: SweepConfig, device: str) -> float:
 
 
 def run_sweep(path: str | Path, overrides: list[str] | None = None, device: str | None = None,
-              address: str | None = None, progress: bool = True) -> str:  # fmt: skip
+              address: str | None = None, progress: bool = True, scale: float = 1.0) -> str:  # fmt: skip
     """Run (or resume) the sweep at `path`; returns the cross-trial report's Markdown.
 
     Datasets are collected one after another by the driver (each with its own Ray actors); a
@@ -254,13 +261,14 @@ def run_sweep(path: str | Path, overrides: list[str] | None = None, device: str 
     from rlgen.experiment import report, write_resolved_config
     from rlgen.ray_session import ray_session
 
-    sweep, configs = load_sweep(path, overrides, device)
+    sweep, configs = load_sweep(path, overrides, device, scale)
     sweep_dir = Path(configs[0].output_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     trials = {c.name: trials_of(c) for c in configs}
     resolved = {
         "sweep": to_dict(sweep),
         "source": str(path),
+        "scale": scale,
         "points": {c.name: c.to_dict() for c in configs},
         "trials": [t.id for ts in trials.values() for t in ts],
     }

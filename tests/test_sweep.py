@@ -54,6 +54,23 @@ def test_axes_are_a_product_and_override_the_base(tmp_path):
     assert configs[0].run_dir == tmp_path / "out" / "t" / configs[0].dataset_name
 
 
+def test_scale_shrinks_every_dataset_and_the_command_line_wins(tmp_path):
+    path = write_sweep(
+        tmp_path,
+        datasets=[{"levels.train": 4, "collect.transitions": 1_000_000}, {"levels.train": 4, "collect.transitions": 10_000_000}],
+        set=["collect.shard_transitions=250000"],
+        learners=[{"algo": "bc", "steps": 100000}],
+        output_dir=str(tmp_path / "out"),
+    )
+    _, configs = load_sweep(path, ["learners=[{algo: bc, steps: 10}]"], scale=0.01)
+    assert [(c.collect.transitions, c.collect.shard_transitions) for c in configs] == [(10_000, 2_500), (100_000, 2_500)]
+    assert [c.dataset_name.split("-")[-3] for c in configs] == ["10k", "100k"]  # the names say what the data is
+    assert Path(configs[0].output_dir).name == "t-x0.01"  # a scaled sweep never mixes with the full one
+    assert [s.params for s in configs[0].learners] == [{"steps": 10}]
+    with pytest.raises(ConfigError, match="--scale must be positive"):
+        load_sweep(path, scale=0)
+
+
 def test_bad_sweeps_are_refused_naming_the_problem(tmp_path):
     with pytest.raises(ConfigError, match="seeed"):
         load_sweep(write_sweep(tmp_path, seeed=[0]))

@@ -8,6 +8,7 @@ output, so each number in a report traces back to it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -80,7 +81,10 @@ class EnvConfig:
 
     @property
     def label(self) -> str:
-        """The environment part of dataset names: `procgen-maze-easy`, `stitch_maze`."""
+        """The environment part of dataset names: `procgen-maze-easy`, `stitch_maze`, `webshop`
+        (`webshop-attributes` etc. for a goal split other than the default `unseen`)."""
+        if self.kind == "webshop" and self.options.get("split_kind", "unseen") != "unseen":
+            return f"webshop-{self.options['split_kind']}"
         return f"procgen-{self.game}-{self.mode}" if self.kind == "procgen" else self.kind
 
 
@@ -162,6 +166,22 @@ class CollectConfig:
         if index < self.num_shards - 1:
             return self.shard_transitions
         return self.transitions - self.shard_transitions * (self.num_shards - 1)
+
+    def scaled(self, scale: float) -> "CollectConfig":
+        """The same collection with `scale` times the transitions (`--scale`: a grid built small in
+        tests and on a laptop, full size on a cluster). Shards shrink with it, but not below
+        `MIN_SCALED_SHARD` transitions (a shard is one Ray task) nor above the dataset."""
+        if scale <= 0:
+            raise ConfigError(f"--scale must be positive, got {scale}")
+        if scale == 1.0:
+            return self
+        transitions = max(1, round(self.transitions * scale))
+        shard = min(transitions, max(MIN_SCALED_SHARD, round(self.shard_transitions * scale)))
+        return dataclasses.replace(self, transitions=transitions, shard_transitions=shard)
+
+
+MIN_SCALED_SHARD = 1_000
+"""A scaled dataset's shards shrink with it, but not below this (a shard is one Ray task)."""
 
 
 @dataclass(frozen=True)
