@@ -32,6 +32,8 @@ from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, file_sha256
 from rlgen.policies.base import Policy, call_if_present
 
 COLLECT_SPEC_NAME = "collect.json"
+RESTART_POLL_S = 1.0
+"""How often the driver asks again after an actor that Ray is still restarting."""
 
 
 def shard_name(index: int) -> str:
@@ -282,6 +284,8 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
 
     world = world_of(config)
     world.check_behaviour(config.collect.policy)
+    if hasattr(world, "check_levels"):  # a world with finite level sets (WebShop's instructions)
+        world.check_levels(config.levels.split)
     root = config.dataset_dir()
     shard_dir = root / SHARDS_DIR
     spec = _collection_spec(config)
@@ -351,12 +355,14 @@ def _collect_with_ray(
     restarted actor rejoins the pool once it answers `ready` again.
     Records are kept by shard index, so a shard run twice (a task whose result was lost after
     the file landed) is counted once; the file itself is the same bytes under the same name.
-    A shard that loses its actor five times is an error, not a retry loop.
+    A shard that loses its actor five times is an error, not a retry loop. An actor Ray reports
+    as still restarting (`ActorUnavailableError`, e.g. after Ray's memory monitor killed it) is
+    asked again every `RESTART_POLL_S` without counting against it: it is coming back.
     """
     import collections
 
     import ray
-    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
+    from ray.exceptions import ActorUnavailableError, NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
     from tqdm.auto import tqdm
 
     from rlgen.ray_session import ray_session
@@ -398,6 +404,10 @@ def _collect_with_ray(
                     k = next(i for i, a in enumerate(actors) if a is actor)
                     try:
                         ray.get(ref)
+                    except ActorUnavailableError:  # Ray is still restarting it (e.g. after an OOM kill): not a failure
+                        time.sleep(RESTART_POLL_S)
+                        restarting[actor.ready.remote()] = actor
+                        continue
                     except lost_worker as exc:
                         failed_pings[k] += 1
                         if failed_pings[k] < max_attempts:  # died again while restarting
