@@ -26,6 +26,7 @@ SCRIPTS = {
     "sampler": "bench/bench_sampler.py",
     "training": "bench/bench_training.py",
     "evaluate": "bench/bench_evaluate.py",
+    "webshop": "bench/bench_webshop.py",
 }
 
 

@@ -14,13 +14,14 @@ from typing import Any
 from bench.common import REPO, RESULTS_DIR
 
 # Rows in issue order; any other row found is appended after them.
-ORDER = ("collect", "storage", "sampler", "training", "evaluate")
+ORDER = ("collect", "storage", "sampler", "training", "evaluate", "webshop")
 SECTION = {
     "collect": "1. Collection",
     "storage": "2. Storage",
     "sampler": "3. Out-of-core sampling",
     "training": "4. Training overhead",
     "evaluate": "5. Evaluation",
+    "webshop": "6. WebShop environment speed",
 }
 RUNNER = "../shared/bin/offline .venv/bin/python -m bench"
 

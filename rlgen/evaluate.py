@@ -109,6 +109,10 @@ class PolicyEvaluator:
     (a random policy's draws do not carry over from whichever share the actor played before).
     """
 
+    def ready(self) -> bool:
+        """Answers once the actor has started: only then is it given work (see `evaluate_policies`)."""
+        return True
+
     def play(self, factory: PolicyFactory, world: World, jobs: list, num_envs: int, seed: int) -> list[dict]:
         return play_world_jobs(factory(), world, jobs, num_envs, seed)
 
@@ -144,19 +148,26 @@ def evaluate_policies(
     actors = [actor_cls.remote() for _ in range(min(workers, len(items)))]
     results: dict[str, dict[int, dict]] = {key: {} for key in factories}
     pending = {}
+    # An actor gets work only once it has started: work queued on one that cannot be placed (its
+    # CPU held by another evaluation, e.g. two sweep trials evaluating at once on a small cluster)
+    # would wait for it forever while the started actors sit idle. Started actors take every item.
+    starting = {actor.ready.remote(): actor for actor in actors}
 
     def submit(actor) -> None:
         key, share = items.pop(0)
         ref = actor.play.remote(factories[key], world, [jobs[i] for i in share], num_envs, seed)
         pending[ref] = (actor, key, share)
 
-    for actor in actors:
-        if items:
-            submit(actor)
     with tqdm(total=len(jobs) * len(factories), unit="episodes", desc="evaluate", disable=not progress) as bar:
         try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
+            while pending or (items and starting):
+                ready, _ = ray.wait([*pending, *starting], num_returns=1)
+                if ready[0] in starting:
+                    actor = starting.pop(ready[0])
+                    ray.get(ready[0])
+                    if items:
+                        submit(actor)
+                    continue
                 actor, key, share = pending.pop(ready[0])
                 for index, record in zip(share, ray.get(ready[0])):
                     results[key][index] = record

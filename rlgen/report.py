@@ -482,11 +482,14 @@ def render_markdown(
     seeds: Mapping[str, Mapping[str, Sequence[int]]] | None = None,
     bootstrap_seed: int = 0,
     n_resamples: int = 2000,
+    notes: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The report as Markdown: per dataset, an IQM table (train, validation, test, gap) and a
     mean table with level intervals; a legend; then the data, seeds and provenance behind it.
 
     seeds: optional {dataset: {policy: [run seeds]}} listed in the data section.
+    notes: optional {dataset: [notes]} printed under the dataset's heading, with a success rate
+    per split table (`world_notes`: what a non-Procgen world says its scores mean).
     """
     level = int(round(CONFIDENCE * 100))
     lines = ["# rlgen report", ""]
@@ -518,12 +521,22 @@ def render_markdown(
         lines += ["", f"Mean normalized score [{level}% CI over levels] and test success rate:", ""]
         lines += _markdown_table(["Policy", "Train", "Validation", "Test", "Test success"], mean_body)
         lines.append("")
+        if (notes or {}).get(dataset):
+            success_body = [
+                [_policy_label(p, by_dataset.loc[by_dataset["policy"] == p, "kind"].iloc[0]),
+                 *("—" if (p, s) not in rows else _number(rows[(p, s)].success_rate) for s in SPLITS)]
+                for p in policy_order(by_dataset)
+            ]  # fmt: skip
+            lines += ["Success rate per split (mean over runs):", ""]
+            lines += _markdown_table(["Policy", "Train", "Validation", "Test"], success_body)
+            lines += ["", *(f"> **Note.** {note}" for note in notes[dataset]), ""]
 
     lines += [
         "## How to read these numbers",
         "",
         "- Scores are returns min-max normalized per game with the Cobbe et al. (2020) constants: "
-        "0 is the game's minimum return, 1 its maximum.",
+        "0 is the game's minimum return, 1 its maximum. Other environments score episodes their own way "
+        "(the note under such a dataset says how).",
         "- A run is one training seed (for a reference, one evaluation seed); a task is a (game, mode) "
         "pair. Each (run, task) score is the run's mean normalized return over that split's episodes.",
         "- IQM is the interquartile mean of all (run, task) scores: the mean after dropping the lowest "
@@ -681,6 +694,24 @@ def plot_gap(table: pd.DataFrame, path: Path) -> None:
 # The stage
 
 
+def world_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """{dataset: notes} from the worlds of the records' tasks: a world module's `REPORT_NOTE`
+    (looked up through `rlgen.worlds.WORLD_KINDS` by the record's `game`, which non-Procgen
+    worlds set to their kind), e.g. WebShop's score scale and its generated-catalog caveat."""
+    import importlib
+
+    from rlgen.worlds import WORLD_KINDS
+
+    notes: dict[str, list[str]] = {}
+    for (dataset, game), _ in frame.groupby(["dataset", "game"], sort=True):
+        if game in COBBE_RETURN_RANGES or game not in WORLD_KINDS:
+            continue
+        note = getattr(importlib.import_module(WORLD_KINDS[game].partition(":")[0]), "REPORT_NOTE", None)
+        if note:
+            notes.setdefault(dataset, []).append(note)
+    return notes
+
+
 def build_report(
     records: pd.DataFrame | Sequence[Mapping],
     out_dir: Path,
@@ -703,7 +734,8 @@ def build_report(
         for dataset, by_dataset in frame.groupby("dataset")
     }
     markdown = render_markdown(
-        table, provenance=provenance, seeds=seeds, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples
+        table, provenance=provenance, seeds=seeds, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples,
+        notes=world_notes(frame),
     )
     stitching = compute_stitching_table(frame, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples)
     out_dir = Path(out_dir)

@@ -78,3 +78,33 @@ def test_bad_split_arguments():
         make_splits(goals_with_repeats(), "random")
     with pytest.raises(ValueError, match="more than 1500 goals"):
         make_splits(goals_with_repeats()[:1500], "unseen")
+
+
+def test_attribute_split_holds_out_type_attribute_combinations():
+    catalog = default_catalog()
+    goals = catalog.goals
+    splits = make_splits(goals, "attributes", seed=0)
+    check_disjoint(splits, goals)
+    assert splits.held_out["test"] and splits.held_out["validation"]
+    pairs = lambda i: {f"{goals[i].query}|{a}" for a in goals[i].attributes}  # noqa: E731
+    train_pairs = {p for i in splits.train for p in pairs(i)}
+    for name in ("validation", "test"):
+        held = set(splits.held_out[name])
+        assert not held & train_pairs
+        assert all(pairs(i) & held for i in splits.indices(name) if name == "test")  # each test goal asks for a held-out pair
+        assert len(splits.indices(name)) >= 0.15 * len(goals) * 0.9
+    # every held-out pair's product type and attribute still appear in training, just never together
+    train_types = {goals[i].query for i in splits.train}
+    train_attributes = {a for i in splits.train for a in goals[i].attributes}
+    for pair in splits.held_out["test"] + splits.held_out["validation"]:
+        query, attribute = pair.split("|")
+        assert query in train_types and attribute in train_attributes
+    assert make_splits(goals, "attributes", seed=0) == splits and make_splits(goals, "attributes", seed=1) != splits
+
+
+def test_attribute_split_check_catches_a_held_out_pair_in_training():
+    goals = default_catalog().goals
+    splits = make_splits(goals, "attributes", seed=0)
+    leaked = replace(splits, train=splits.train + (splits.test[0],), test=splits.test[1:])
+    with pytest.raises(ValueError, match="held out for test"):
+        check_disjoint(leaked, goals)

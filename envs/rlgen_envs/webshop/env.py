@@ -183,6 +183,30 @@ class WebShopEnv(gymnasium.Env):
     def selected_options(self) -> dict[str, str]:
         return dict(self._options)
 
+    @property
+    def elements(self) -> tuple[pages.Element, ...]:
+        """The current page's visible elements, in page order (what the observation renders)."""
+        return tuple(self._elements)
+
+    @property
+    def results(self) -> tuple[int, ...]:
+        """Catalog indices of the last search's hits, best first (empty before any search)."""
+        return self._results
+
+    @property
+    def result_page(self) -> int:
+        """The results page shown last (1-based); kept while an item page is open."""
+        return self._result_page
+
+    @property
+    def asin(self) -> str | None:
+        """The asin of the open item page (or sub-page), else None."""
+        return self._asin if self._page in (ITEM, ITEM_SUB) else None
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
     # -- session state ----------------------------------------------------------------------------
 
     def _reset_session(self, goal_index: int) -> None:

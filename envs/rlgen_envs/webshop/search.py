@@ -108,6 +108,10 @@ class ProductSearch:
             self._cache.popitem(last=False)
         return result
 
+    def clear_cache(self) -> None:
+        """Forget cached results (benchmarks time cold queries with it)."""
+        self._cache.clear()
+
     def _search(self, query: str, k: int) -> tuple[int, ...]:
         scores = self.scores(query)
         candidates = np.flatnonzero(scores > 0)

@@ -14,6 +14,13 @@ reappear among the training ones), so "unseen" needs more than disjoint position
   validation, until each holds at least its fraction of the goals; the rest train. Text overlaps
   are then dropped as for `unseen`. An evaluation on it measures transfer to product kinds never
   seen in training (harder than new instructions for known kinds).
+- `attributes`: held-out combinations. The (product type, attribute) pairs the goals request are
+  shuffled with `seed` and dealt to test, then validation, until each split holds at least its
+  fraction of the goals; a goal requesting a test pair goes to test, else one requesting a
+  validation pair to validation, else it trains. A pair is held out only if its product type and
+  its attribute each keep training goals without it, so every type and every attribute is seen
+  in training, just never together as held out (compositional generalization). Text overlaps
+  are then dropped as for `unseen`; `held_out` lists the pairs as "type|attribute".
 
 Normalization (`normalize_instruction`): drop the price clause that the build appends
 (", and price lower than X dollars": two requests that differ only in their bound are the same
@@ -21,7 +28,8 @@ request), lower-case, strip punctuation, collapse whitespace. This is stricter t
 texts with the price clause, so disjointness here implies disjointness there.
 
 `check_disjoint(splits, goals)` raises `ValueError` on any shared goal index, any shared
-normalized instruction, and (for `category`) any shared product type; evaluators call it before
+normalized instruction, (for `category`) any shared product type, and (for `attributes`) any
+held-out (type, attribute) pair requested by a training goal; evaluators call it before
 trusting a split, as for Procgen level sets.
 """
 
@@ -35,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SPLIT_NAMES = ("train", "validation", "test")
-SPLIT_KINDS = ("original", "unseen", "category")
+SPLIT_KINDS = ("original", "unseen", "category", "attributes")
 TEST_GOALS = range(0, 500)
 VALIDATION_GOALS = range(500, 1500)
 TRAIN_START = 1500
@@ -112,6 +120,8 @@ def make_splits(
         blocks = {"test": list(TEST_GOALS), "validation": list(VALIDATION_GOALS), "train": list(range(TRAIN_START, n))}
         dropped = _drop_text_overlap(blocks, goals) if kind == "unseen" else {}
         splits = GoalSplits(kind, tuple(blocks["train"]), tuple(blocks["validation"]), tuple(blocks["test"]), dropped)
+    elif kind == "attributes":
+        splits = _attribute_splits(goals, seed, test_fraction, validation_fraction)
     else:
         if group_key not in ("query", "category"):
             raise ValueError(f"group_key must be 'query' or 'category', got {group_key!r}")
@@ -151,6 +161,60 @@ def make_splits(
     return splits
 
 
+def _pairs(goal: Any) -> set[str]:
+    return {f"{goal.query}|{a}" for a in goal.attributes}
+
+
+def _attribute_splits(goals: Sequence[Any], seed: int, test_fraction: float, validation_fraction: float) -> GoalSplits:
+    """Held-out (type, attribute) combinations; see the module docstring (`attributes`)."""
+    if not (0 < test_fraction and 0 < validation_fraction and test_fraction + validation_fraction < 1):
+        raise ValueError("need 0 < test_fraction, 0 < validation_fraction and their sum < 1")
+    n = len(goals)
+    by_pair: dict[str, list[int]] = {}
+    for i, g in enumerate(goals):
+        for p in _pairs(g):
+            by_pair.setdefault(p, []).append(i)
+    pairs = sorted(by_pair)
+    random.Random(seed).shuffle(pairs)
+    where = ["train"] * n
+    types: dict[str, int] = {}
+    attrs: dict[str, int] = {}
+    for g in goals:
+        types[g.query] = types.get(g.query, 0) + 1
+        for a in set(g.attributes):
+            attrs[a] = attrs.get(a, 0) + 1
+    held: dict[str, list[str]] = {"test": [], "validation": []}
+    position = 0
+    for name, fraction in (("test", test_fraction), ("validation", validation_fraction)):
+        count = 0
+        while count < fraction * n and position < len(pairs):
+            pair = pairs[position]
+            position += 1
+            moving = [i for i in by_pair[pair] if where[i] == "train"]
+            lost_types: dict[str, int] = {}
+            lost_attrs: dict[str, int] = {}
+            for i in moving:
+                lost_types[goals[i].query] = lost_types.get(goals[i].query, 0) + 1
+                for a in set(goals[i].attributes):
+                    lost_attrs[a] = lost_attrs.get(a, 0) + 1
+            if any(types[t] - k < 1 for t, k in lost_types.items()) or any(attrs[a] - k < 1 for a, k in lost_attrs.items()):
+                continue  # holding it out would leave its type or an attribute unseen in training
+            for t, k in lost_types.items():
+                types[t] -= k
+            for a, k in lost_attrs.items():
+                attrs[a] -= k
+            for i in moving:
+                where[i] = name
+            held[name].append(pair)
+            count += len(moving)
+    blocks = {name: [i for i in range(n) if where[i] == name] for name in SPLIT_NAMES}
+    dropped = _drop_text_overlap(blocks, goals)
+    return GoalSplits(
+        "attributes", tuple(blocks["train"]), tuple(blocks["validation"]), tuple(blocks["test"]), dropped, None,
+        {"test": tuple(sorted(held["test"])), "validation": tuple(sorted(held["validation"]))},
+    )
+
+
 def check_disjoint(splits: GoalSplits, goals: Sequence[Any]) -> None:
     """Raise ValueError if two splits share a goal, a normalized instruction or (category) a group."""
     problems = []
@@ -175,5 +239,11 @@ def check_disjoint(splits: GoalSplits, goals: Sequence[Any]) -> None:
             shared_groups = groups[a] & groups[b]
             if shared_groups:
                 problems.append(f"{a} and {b} share {len(shared_groups)} {splits.group_key} groups, e.g. {sorted(shared_groups)[:3]}")
+    if splits.kind == "attributes":
+        train_pairs = {p for i in splits.train if 0 <= i < len(goals) for p in _pairs(goals[i])}
+        for name in ("validation", "test"):
+            leaked = train_pairs & set(splits.held_out.get(name, ()))
+            if leaked:
+                problems.append(f"train requests {len(leaked)} (type, attribute) pairs held out for {name}, e.g. {sorted(leaked)[:2]}")
     if problems:
         raise ValueError(f"goal split {splits.kind!r} is not disjoint: " + "; ".join(problems))
