@@ -19,9 +19,13 @@ single-level sets play level 0 (the paper used level 1 or 40).
 
 Behaviour comes from what the behaviour registry (`rlgen.policies.registry`) offers when the
 catalog is generated: the saved-state planner where it plays the game (`EXPERT_PREFERENCE`);
-elsewhere the card names the PPO expert that issue 3's `rlgen policy train-ppo` is to provide,
-marked `available: false` with what is missing, and `build` refuses it. Regenerate the catalog
-when the registry gains a policy. "Mixed" is the paper's 75% of the expert's return, reached with
+elsewhere the PPO expert (`ppo`), whose checkpoint the card names by path: the run
+`rlgen policy train-ppo` writes by default, `checkpoints/ppo/<game>-<mode>-L<N>/` (relative to
+the repository root), trained on the card's own training levels [0, N), its final checkpoint
+playing. `build` refuses a card whose checkpoint is missing before any work and prints the
+exact `rlgen policy train-ppo` command that makes it. A card whose expert the registry lacks is
+marked `available: false` with what is missing. Regenerate the catalog when the registry gains
+a policy. "Mixed" is the paper's 75% of the expert's return, reached with
 an episode mixture (`options.mix`: each episode is the expert's with probability p, else random;
 the dial that works where the expert recovers from step noise, as the planner does in maze).
 p = (0.75 E - R) / (E - R) from measured expert and random returns E, R (`REFERENCE_RETURNS`);
@@ -62,8 +66,6 @@ BASE_LEVELS = 200
 BASE_SIZE = 1_000_000
 SINGLE_LEVEL_SIZE = 100_000
 SHARD_TRANSITIONS = 25_000
-MIN_SCALED_SHARD = 1_000
-"""A scaled card's shards shrink with it, but not below this (a shard is one Ray task)."""
 
 EXPERT_PREFERENCE = ("planner", "ppo")
 """Registry names tried, in order, as a game's expert; the first registered one that plays it wins."""
@@ -164,10 +166,9 @@ class DatasetCard:
             return self
         if self.scale != 1.0:
             raise ConfigError(f"{self.name} is already scaled (x{self.scale:g}); scale its full-size card {self.full_name}")
-        transitions = max(1, round(self.transitions * scale))
-        shard = min(transitions, max(MIN_SCALED_SHARD, round(self.shard_transitions * scale)))
+        sizes = CollectConfig(transitions=self.transitions, shard_transitions=self.shard_transitions).scaled(scale)
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        fields.update(transitions=transitions, shard_transitions=shard)
+        fields.update(transitions=sizes.transitions, shard_transitions=sizes.shard_transitions)
         return DatasetCard(**{**fields, "name": card_config(fields).dataset_name, "scale": scale, "full_name": self.name})
 
     def require_buildable(self) -> None:
@@ -179,7 +180,26 @@ class DatasetCard:
             raise CardUnavailableError(
                 f"{self.name}: its {b.skill} behaviour for {self.env.game} is not yet available: {b.missing}"
             )
+        command = self.missing_checkpoint()
+        if command is not None:
+            raise CardUnavailableError(
+                f"{self.name}: its {b.skill} behaviour plays the PPO checkpoint {b.options['checkpoint']}, which does not exist yet; "
+                f"make it with: {command}"
+            )
         check_behaviour(BehaviourConfig(name=b.policy, epsilon=b.epsilon, options=dict(b.options)), self.env.game)
+
+    def missing_checkpoint(self) -> str | None:
+        """For a `ppo` card whose checkpoint is not there: the command that trains it; else None."""
+        checkpoint = self.behaviour.options.get("checkpoint")
+        if self.behaviour.policy != "ppo" or not checkpoint:
+            return None
+        from rlgen.policies.ppo import CheckpointError, resolve_checkpoints, train_command
+
+        try:
+            resolve_checkpoints(checkpoint)
+        except CheckpointError:
+            return train_command(self.env.game, self.env.mode, self.train_levels, out=checkpoint)
+        return None
 
     def to_dict(self) -> dict:
         data = to_dict(self)
@@ -248,6 +268,12 @@ def mixture_for(game: str, expert: str, target: float) -> tuple[float, str]:
 def _card(game: str, mode: str, levels: int, skill: str, size: int, parts: Iterable[str], seed: int, version: int) -> DatasetCard:
     expert, missing = expert_for(game)
     options: dict = {}
+    if expert == "ppo":
+        # The PPO expert trained on the card's own training levels, where `rlgen policy train-ppo`
+        # puts it by default (`rlgen.policies.ppo.default_run_dir`); its final checkpoint plays.
+        from rlgen.policies.ppo import default_run_dir
+
+        options["checkpoint"] = default_run_dir(game, mode, levels).as_posix()
     calibration = None
     if skill != "expert":
         p, calibration = mixture_for(game, expert, SKILLS[skill])
@@ -463,7 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, text.encode())
     unavailable = sum(not c.behaviour.available for c in cards)
-    print(f"wrote {len(cards)} cards to {out} ({len(cards) - unavailable} buildable, {unavailable} awaiting a behaviour policy)")
+    ppo = sum(c.behaviour.available and c.behaviour.policy == "ppo" for c in cards)
+    print(
+        f"wrote {len(cards)} cards to {out} ({len(cards) - unavailable - ppo} with a ready behaviour, {ppo} playing a PPO "
+        f"checkpoint (built once `rlgen policy train-ppo` has made it), {unavailable} awaiting a behaviour policy)"
+    )
     return 0
 
 

@@ -122,10 +122,13 @@ def cmd_datasets_list(args: argparse.Namespace) -> None:
                 status[card.name] = "incomplete"
             else:
                 status[card.name] = "not built" if card.behaviour.available else "unavailable"
-        counts = {k: list(status.values()).count(k) for k in ("built", "incomplete", "not built", "unavailable")}
+                if card.behaviour.available and card.missing_checkpoint():
+                    status[card.name] = "needs ppo"
+        counts = {k: list(status.values()).count(k) for k in ("built", "incomplete", "not built", "unavailable", "needs ppo")}
         print(
             f"catalog {catalog.source}: {len(cards)} cards; {counts['built']} built, {counts['incomplete']} incomplete, "
-            f"{counts['not built']} buildable, {counts['unavailable']} awaiting a behaviour policy (data under {root})"
+            f"{counts['not built']} buildable, {counts['needs ppo']} awaiting their PPO checkpoint (`rlgen policy train-ppo`), "
+            f"{counts['unavailable']} awaiting a behaviour policy (data under {root})"
         )
         for card in cards:
             state = status[card.name]
@@ -241,6 +244,38 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_train_ppo(args: argparse.Namespace) -> None:
+    """Train PPO on a game's training levels; checkpoints with train and validation returns."""
+    from rlgen.policies.ppo import PPOSettings, default_run_dir, train_ppo
+
+    fields = {"game": args.game, "mode": args.mode, "train_levels": args.train_levels}
+    for key in ("total_env_steps", "num_env_runners", "num_learners", "checkpoint_every", "seed", "eval_levels"):
+        if getattr(args, key) is not None:
+            fields[key] = getattr(args, key)
+    settings = PPOSettings(**fields).with_overrides(args.set)  # every check, before Ray starts
+    out = Path(args.out) if args.out else default_run_dir(settings.game, settings.mode, settings.train_levels)
+    started = time.perf_counter()
+    checkpoints = train_ppo(settings, out, device=args.device, address=args.address, num_cpus=args.num_cpus, progress=not args.quiet)
+    print(f"\n{len(checkpoints)} checkpoints in {out / 'checkpoints'} ({time.perf_counter() - started:.0f} s); list them with `rlgen policy list-checkpoints {out}`")
+
+
+def cmd_policy_list_checkpoints(args: argparse.Namespace) -> None:
+    import json
+
+    from rlgen.policies.ppo import RUN_JSON, resolve_checkpoints, resolve_path
+
+    found = resolve_checkpoints(args.run)
+    best = max(c.train_return for c in found)
+    run_json = resolve_path(args.run) / RUN_JSON
+    random_ref = json.loads(run_json.read_text()).get("random") if run_json.exists() else None
+    if random_ref:
+        print(f"random policy: train {random_ref['train']['mean_return']:.2f}, validation {random_ref['validation']['mean_return']:.2f}")
+    print(f"{'checkpoint':<24} {'env steps':>12} {'train return':>13} {'validation':>11} {'x best (train)':>15}")
+    for c in found:
+        frac = f"{c.train_return / best:.2f}" if best > 0 else "-"
+        print(f"{c.path.name:<24} {c.env_steps:>12} {c.train_return:>13.2f} {c.validation_return:>11.2f} {frac:>15}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlgen", description="Generalization in offline RL: collect, train, evaluate, report.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -311,6 +346,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.set_defaults(fn=cmd_datasets_import_minari)
 
+    policy = sub.add_parser("policy", help="behaviour policies: train PPO experts, list their checkpoints").add_subparsers(dest="action", required=True)
+    p = policy.add_parser("train-ppo", help="train PPO (RLlib, IMPALA CNN) on a game's training levels [0, N); rerunning resumes")
+    p.add_argument("--game", required=True, help="Procgen game, e.g. bigfish")
+    p.add_argument("--mode", default="easy", help="easy or hard (default easy)")
+    p.add_argument("--train-levels", type=int, default=200, help="training levels [0, N) (default 200, the paper's)")
+    p.add_argument("--total-env-steps", type=int, default=None, help="env steps to train for (default 25M, the paper's)")
+    p.add_argument("--out", default=None, help="run folder (default checkpoints/ppo/GAME-MODE-LN, where dataset cards look)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="iterations between checkpoints (default 10; the last always saves)")
+    p.add_argument("--eval-levels", type=int, default=None, help="training and validation levels played at each checkpoint (default 20)")
+    p.add_argument("--num-env-runners", type=int, default=None, help="Ray actors stepping environments on CPU (default 1)")
+    p.add_argument("--num-learners", type=int, default=None, help="0: learn in this process (default); N: remote learner actors on a cluster")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a PPO setting, e.g. --set num_envs=16 --set lr=3e-4")
+    p.add_argument("--device", default="cpu", help="learner device: cpu, cuda or auto (env runners always step on CPU)")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else embedded local Ray on 127.0.0.1)")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the embedded Ray (default: all)")
+    p.add_argument("--quiet", action="store_true", help="no per-iteration lines")
+    p.set_defaults(fn=cmd_policy_train_ppo)
+    p = policy.add_parser("list-checkpoints", help="a PPO run's checkpoints with their train and validation returns")
+    p.add_argument("run", help="PPO run folder (or one checkpoint folder)")
+    p.set_defaults(fn=cmd_policy_list_checkpoints)
+
     stitch = sub.add_parser("stitch", help="the stitching track's checks").add_subparsers(dest="action", required=True)
     p = stitch.add_parser("audit", help="count co-occurrences of the stitching test pairs in every trajectory; exit 1 on any")
     p.add_argument("target", help="experiment config (YAML; its dataset, evaluation pairs and augmented variant) or a dataset name or folder")
@@ -338,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rlgen: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
-        print(f"\nrlgen: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"\nrlgen: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     return int(code or 0)
 

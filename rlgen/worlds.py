@@ -134,6 +134,33 @@ class ProcgenWorld:
 
     reference_behaviour = behaviour_policy
 
+    reference_names: tuple[str, ...] = ("ppo",)
+    """World references: `ppo`, the online PPO policy (the paper's comparison), trained on the
+    experiment's training levels by `rlgen policy train-ppo`; `evaluate.ppo_checkpoint` names it."""
+
+    def check_reference(self, name: str, config: ExperimentConfig) -> None:
+        """Before any work: the reference's checkpoint exists and plays this game."""
+        if name != "ppo":
+            raise ConfigError(f"evaluate.references: unknown Procgen reference {name!r}; valid: {', '.join(self.reference_names)}")
+        from rlgen.policies.ppo import select_checkpoint
+
+        played = select_checkpoint(config.evaluate.ppo_checkpoint).checkpoint.settings
+        if (played.game, played.mode) != (self.game, self.mode):
+            raise ConfigError(
+                f"evaluate.ppo_checkpoint {config.evaluate.ppo_checkpoint}: trained on {played.game} ({played.mode}), "
+                f"not {self.game} ({self.mode})"
+            )
+
+    def reference_policy(self, name: str, config: ExperimentConfig, seed: int):
+        """The online PPO reference: the final checkpoint of `evaluate.ppo_checkpoint`'s run on
+        `config.device`, sampling its actions as PPO was trained and as the paper evaluated it
+        (`evaluate.greedy` is for the offline learners)."""
+        from rlgen.policies.ppo import PPOPolicy, select_checkpoint
+
+        self.check_reference(name, config)
+        selection = select_checkpoint(config.evaluate.ppo_checkpoint)
+        return PPOPolicy(selection.checkpoint.path, seed=seed, greedy=False, device=config.device, stats=selection.stats())
+
 
 class StitchMazeWorld:
     """The stitching maze (`rlgen_envs.StitchMazeVecEnv`, 5 actions).

@@ -126,10 +126,12 @@ class BehaviourConfig:
 
     @property
     def label(self) -> str:
-        """A short name for dataset names: the policy, and how it mixes with random play (per step
-        `eps`, per episode `mix`, see `rlgen.policies.registry`), so mixed and expert data never
-        share a name."""
+        """A short name for dataset names: the policy, the checkpoint's `skill` when one is
+        picked by skill, and how it mixes with random play (per step `eps`, per episode `mix`, see
+        `rlgen.policies.registry`), so mixed and expert data never share a name."""
         label = self.name if self.epsilon == 0 else f"{self.name}-eps{self.epsilon:g}"
+        skill = self.options.get("skill")  # a checkpoint picked by skill (`ppo`) is other data than the expert's
+        label = label if skill is None else f"{label}-skill{skill:g}"
         mix = self.options.get("mix")
         return label if mix is None else f"{label}-mix{mix:g}"
 
@@ -221,6 +223,10 @@ class EvaluateConfig:
     references: tuple[str, ...] = ("random", "behaviour")
     """Reference rows in the report: `random`, the data's `behaviour` policy, and any reference
     the world names in its `reference_names` (built by its `reference_policy`)."""
+    ppo_checkpoint: str | None = None
+    """The online PPO reference (`ppo` in `references`, Procgen): a PPO run folder (its final
+    checkpoint) or one checkpoint folder from `rlgen policy train-ppo`, its actions sampled as
+    PPO was trained (`greedy` is for the offline learners). Required when `references` names `ppo`."""
 
     def __post_init__(self) -> None:
         for split in self.splits:
@@ -231,6 +237,11 @@ class EvaluateConfig:
         for ref in self.references:
             if not isinstance(ref, str) or not ref or ref.startswith("-"):
                 raise ConfigError(f"evaluate.references: a reference is a name (random, behaviour, or the world's), got {ref!r}")
+        if "ppo" in self.references and not self.ppo_checkpoint:
+            raise ConfigError(
+                "evaluate.references names ppo (the online PPO reference) but evaluate.ppo_checkpoint is null: "
+                "give the run folder of `rlgen policy train-ppo` (e.g. checkpoints/ppo/GAME-easy-L200)"
+            )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@ can be mixed with random play in two ways: per step through `collect.policy.epsi
 (`EpsilonMixture`), or per episode through the option `mix` (`collect.policy.options: {mix:
 0.75}`: each episode is the policy's with probability 0.75, else random; `EpisodeMixture`).
 Use `mix` where the expert recovers from step noise (the planners in maze).
+
+`ppo` plays a PPO checkpoint trained by `rlgen policy train-ppo` (`rlgen.policies.ppo`), any
+Procgen game: options `checkpoint` (a checkpoint folder, or a run folder: its final checkpoint),
+`skill` (a target fraction of the expert's training-level return: the run's checkpoint nearest
+it, an error naming the closest achievable when none is within `tolerance`, default 0.1),
+`greedy` (arg-max actions; default sampled, as the paper collected), `device`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rlgen.core.config import BehaviourConfig
-from rlgen.core.games import UnknownNameError
+from rlgen.core.games import GAMES, UnknownNameError
 from rlgen.core.typed import ConfigError
 from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
 from rlgen.policies.planner import GAME_SPECS
@@ -32,6 +38,12 @@ def _planner(seed: int, game: str, **options: object) -> Policy:
     return SavedStatePlanner(game, seed=seed, **options)
 
 
+def _ppo(seed: int, game: str, **options: object) -> Policy:
+    from rlgen.policies.ppo import make_ppo_policy
+
+    return make_ppo_policy(seed, game=game, **options)
+
+
 def _stitch_oracle(seed: int, **options: object) -> Policy:
     """Shortest paths in the stitching maze, confined to `options["structure"]` (regions or hops)."""
     from rlgen.stitch.policy import make_stitch_oracle
@@ -44,10 +56,11 @@ BEHAVIOUR_POLICIES: dict[str, Callable[..., Policy]] = {
     "planner": _planner,
     "maze_planner": _maze_planner,
     "stitch_oracle": _stitch_oracle,
+    "ppo": _ppo,
 }
 
 # Factories that also take the game, as the keyword `game` (the rest take seed and options).
-GAME_AWARE: frozenset[str] = frozenset({"planner"})
+GAME_AWARE: frozenset[str] = frozenset({"planner", "ppo"})
 
 MIX_OPTION = "mix"
 """The option that wraps any policy in an `EpisodeMixture` (the probability of its episodes)."""
@@ -58,6 +71,7 @@ SUPPORTED_GAMES: dict[str, tuple[str, ...] | None] = {
     "planner": tuple(sorted(GAME_SPECS)),
     "maze_planner": ("maze",),
     "stitch_oracle": ("stitch_maze",),
+    "ppo": GAMES,
 }
 
 
@@ -73,6 +87,10 @@ def check_behaviour(config: BehaviourConfig, game: str) -> None:
     mix = config.options.get(MIX_OPTION)
     if mix is not None and not (isinstance(mix, (int, float)) and 0.0 <= mix <= 1.0):
         raise ConfigError(f"collect.policy.options.{MIX_OPTION} must lie in [0, 1], got {mix!r}")
+    if config.name == "ppo":  # the checkpoint exists, plays this game, reaches the skill: before any work
+        from rlgen.policies.ppo import check_ppo_options
+
+        check_ppo_options(dict(config.options), game)
 
 
 def make_behaviour_policy(config: BehaviourConfig, game: str, seed: int) -> Policy:

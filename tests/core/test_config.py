@@ -102,3 +102,11 @@ def test_a_reference_the_world_does_not_name_is_refused_before_work():
     config = load_config("configs/quickstart.yaml", ["evaluate.references=[random, oracle]"])
     with pytest.raises(ConfigError, match="unknown reference 'oracle'.*valid: random, behaviour"):
         validate_experiment(config)
+
+
+def test_a_checkpoint_picked_by_skill_names_other_data_than_the_expert():
+    from rlgen.core.config import BehaviourConfig
+
+    assert BehaviourConfig(name="ppo").label == "ppo"
+    assert BehaviourConfig(name="ppo", options={"skill": 0.75}).label == "ppo-skill0.75"
+    assert BehaviourConfig(name="ppo", epsilon=0.1, options={"skill": 0.5, "mix": 0.5}).label == "ppo-eps0.1-skill0.5-mix0.5"

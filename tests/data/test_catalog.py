@@ -47,8 +47,9 @@ def test_grid_covers_the_papers_grid_for_all_16_games(grid):
     mixed = maze[(200, "mixed", 1_000_000)]
     assert mixed.behaviour.available and 0 < mixed.behaviour.options["mix"] < 0.75  # random's share is calibrated out
     assert mixed.name == f"procgen-maze-easy-L200-planner-mix{mixed.behaviour.options['mix']:g}-1M-s0-v2"
-    bigfish = by_game["bigfish"][(200, "expert", 1_000_000)].behaviour
-    assert not bigfish.available and "ppo" in bigfish.missing
+    bigfish = by_game["bigfish"][(200, "expert", 1_000_000)].behaviour  # no planner: the PPO expert on the card's levels
+    assert bigfish.available and bigfish.policy == "ppo" and bigfish.options == {"checkpoint": "checkpoints/ppo/bigfish-easy-L200"}
+    assert by_game["bigfish"][(1, "mixed", 100_000)].behaviour.options["checkpoint"] == "checkpoints/ppo/bigfish-easy-L1"
 
 
 def test_committed_catalog_is_what_the_generator_writes(grid):
@@ -87,8 +88,9 @@ def test_cards_are_checked_when_read(grid, tmp_path):
         ({"colour": "red"}, "unknown config key 'cards\\[0\\].colour'"),
         ({"env": {"game": "pong", "mode": "easy"}}, "unknown Procgen game 'pong'"),
         ({"behaviour": {**good["behaviour"], "skill": "superhuman"}}, "unknown skill"),
-        ({"behaviour": {**good["behaviour"], "missing": None}}, "must say what is missing"),
-        ({"behaviour": {**good["behaviour"], "available": True}}, "marked available but the registry has no such policy"),
+        ({"behaviour": {**good["behaviour"], "available": False, "missing": None}}, "must say what is missing"),
+        ({"name": good["name"].replace("-ppo-", "-nonesuch-"), "behaviour": {**good["behaviour"], "policy": "nonesuch"}},
+         "marked available but the registry has no such policy"),
         ({"grid": ["favourites"]}, "grid parts"),
     ]:
         with pytest.raises(ConfigError, match=message):
@@ -97,13 +99,33 @@ def test_cards_are_checked_when_read(grid, tmp_path):
         load_catalog(_write(tmp_path, [good, good]))
 
 
-def test_unavailable_behaviour_is_refused_before_any_work(grid, tmp_path, capsys):
-    card = next(c for c in grid if c.env.game == "starpilot")
-    with pytest.raises(CardUnavailableError, match="no 'ppo' policy"):
+def test_missing_ppo_checkpoint_is_refused_before_any_work_with_the_command(grid, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # checkpoints/ppo/... resolve under the working directory, then the repository root
+    card = next(c for c in grid if c.env.game == "starpilot" and c.train_levels == 40)
+    if card.missing_checkpoint() is None:
+        pytest.skip("a starpilot L40 PPO checkpoint exists in this checkout")
+    command = "rlgen policy train-ppo --game starpilot --mode easy --train-levels 40 --out checkpoints/ppo/starpilot-easy-L40"
+    with pytest.raises(CardUnavailableError, match="make it with: " + command):
         build_card(card)
     code = main(["datasets", "build", card.name, "--scale", "0.001", "--data-dir", str(tmp_path / "d")])
     err = capsys.readouterr().err
-    assert code == 2 and "not yet available" in err and "starpilot" in err and "train-ppo" in err
+    assert code == 2 and "does not exist yet" in err and command in err
+    assert not (tmp_path / "d").exists()
+    code = main(["datasets", "list", "--game", "starpilot", "--data-dir", str(tmp_path / "d")])
+    out = capsys.readouterr().out
+    assert code == 0 and f"needs ppo   {card.name}" in out and "10 awaiting their PPO checkpoint" in out
+
+
+def test_unavailable_behaviour_is_refused_before_any_work(grid, tmp_path, capsys):
+    entry = grid[0].to_dict()
+    entry["behaviour"] = {**entry["behaviour"], "available": False, "missing": "no expert for bigfish yet"}
+    path = _write(tmp_path, [entry])
+    card = load_catalog(path).cards[0]
+    with pytest.raises(CardUnavailableError, match="not yet available: no expert for bigfish yet"):
+        build_card(card)
+    code = main(["datasets", "build", card.name, "--scale", "0.001", "--catalog", str(path), "--data-dir", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not yet available" in err and "bigfish" in err
     assert not (tmp_path / "d").exists()
 
 
