@@ -44,8 +44,12 @@ def validate_experiment(config: ExperimentConfig) -> None:
                 f"evaluate.references: unknown reference {ref!r} for env.kind {config.env.kind}; "
                 f"valid: {', '.join(GENERIC_REFERENCES + extra)}"
             )
+        if ref not in GENERIC_REFERENCES and hasattr(world, "check_reference"):
+            world.check_reference(ref, config)  # e.g. the online PPO checkpoint exists and plays this game
     if config.augment is not None and not world.stitching:
         raise ValueError("augment: temporal augmentation needs per-step waypoints; only the stitching worlds (env.kind stitch_maze, procgen_maze_stitch) record them")
+    if config.augment is not None and hasattr(world, "check_augment"):
+        world.check_augment(config.augment)  # e.g. goals that cannot be redrawn exactly in the observations
     for spec in config.learners:
         learner_config(spec.algo, spec.params)
     names = [spec.name for spec in config.learners]
