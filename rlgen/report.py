@@ -549,8 +549,10 @@ def render_markdown(
         "means the policy does worse on levels it has not seen.",
         "- The mean table's intervals resample evaluation levels (within each task, pooled over runs): "
         "the uncertainty from the finite set of levels played.",
-        "- Reference rows (*(reference)*) are not trained on the dataset: a random policy, or the "
-        "behaviour policy that collected it. They mark the floor and the data's own skill.",
+        "- Reference rows (*(reference)*) are not trained on the dataset: a random policy, the "
+        "behaviour policy that collected it, or a world's own (`ppo`: the online PPO policy trained on the "
+        "same training levels; WebShop's `oracle` and `rule`). They mark the floor, the data's own skill "
+        "and what online training or the task's rules reach.",
         f"- Bootstrap: {n_resamples} resamples, seed {bootstrap_seed}; report.csv holds every number "
         "unrounded.",
         "",
