@@ -347,8 +347,8 @@ def _compute(frame: pd.DataFrame, bootstrap_seed: int, n_resamples: int) -> pd.D
     return table
 
 
-STITCH_GAME = "stitch_maze"
-"""Records of the stitching maze carry (game, mode) = (`stitch_maze`, pair kind) (`rlgen.worlds`)."""
+STITCH_GAMES = ("stitch_maze", "procgen_maze_stitch")
+"""Records of the stitching worlds carry (game, mode) = (the world's kind, pair kind) (`rlgen.worlds`)."""
 STITCH_COLUMNS: tuple[str, ...] = (
     "dataset", "policy", "kind", "pairs", "split", "n_runs", "n_episodes", "success_rate", "success_ci_low", "success_ci_high",
 )
@@ -363,10 +363,10 @@ def compute_stitching_table(
     (`stitch`) against pairs the data shows (`ordinary`), on training and unseen levels, with and
     without augmentation (the augmented variant is its own dataset). Each run's success rate is
     its mean over the pairs played; the interval is a 95% bootstrap over runs (training seeds).
-    Empty when no record is the stitching maze's.
+    Empty when no record is a stitching world's.
     """
     frame = _check_records(records)
-    frame = frame[frame["game"] == STITCH_GAME]
+    frame = frame[frame["game"].isin(STITCH_GAMES)]
     rows = []
     for (dataset, policy, pairs, split), group in frame.groupby(["dataset", "policy", "mode", "split"], sort=True):
         per_run = group.groupby("seed")["success"].mean().to_numpy(dtype=np.float64)

@@ -6,6 +6,8 @@ and B -> C go from A to C? `regions` confines behaviour so some pairs are never 
 data that test pairs never co-occur, `augment` is temporal data augmentation over episodes, and
 `variant` applies the audit and the augmentation to datasets on disk (the pipeline's stitching
 stage; `rlgen.worlds.StitchMazeWorld` is the environment side, `rlgen stitch audit` the command).
+`procgen_world` is the second world, Procgen maze with tasks placed in its saved states
+(`env.kind: procgen_maze_stitch`), and `results` exports a run's report for results/stitch/.
 """
 
 from rlgen.stitch.audit import AuditReport, StitchingLeakError, audit_cooccurrence, goal_pair_counts

@@ -17,6 +17,11 @@ acts the same in image and vector observation modes.
 
 Actions are the maze's (0 stay, 1 up, 2 down, 3 left, 4 right). Distance fields to each
 (goal, allowed set) are cached, so a step costs a few array lookups per slot.
+
+Which maze: the structure's `layout` (or `layout=` when unconfined), the grid maze's by default;
+the Procgen maze world passes its parsed per-level grids and acts through its own vec env,
+which exposes the same `tasks` / `agents` (`rlgen.stitch.procgen_world`). Fields are padded by
+one wall ring, so grids whose free cells touch the border need no special case.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from rlgen.stitch.regions import StitchStructure, graph_distances
-from rlgen_envs.stitch_maze import MOVES
+from rlgen.stitch.regions import Layout, StitchStructure, graph_distances
+from rlgen_envs.stitch_maze import MOVES, layout as grid_maze_layout
 
 _MOVES = np.array(MOVES, dtype=np.int64)
 
@@ -40,17 +45,19 @@ class StitchOracle:
         epsilon: float = 0.0,
         seed: int = 0,
         tie_break: str = "random",
+        layout: Layout | None = None,
     ) -> None:
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
         if tie_break not in ("random", "first"):
             raise ValueError(f"tie_break must be 'random' or 'first', got {tie_break!r}")
         self.structure = structure
+        self.layout: Layout = layout or getattr(structure, "layout", None) or grid_maze_layout
         self.epsilon = epsilon
         self.tie_break = tie_break
         self.rng = np.random.default_rng(seed)
         self._env: Any = None
-        self._fields: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._fields: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def attach(self, env: Any) -> None:
         """Act for `env`, a `StitchMazeVecEnv` (reads its `tasks` and `agents` each step)."""
@@ -73,13 +80,13 @@ class StitchOracle:
         explore = self.rng.random(n) < self.epsilon
         for i in range(n):
             task = env.tasks[i]
-            dist, allowed = self._field(task)
-            pos = env.agents[i]
+            dist, walls = self._field(task)
+            pos = np.asarray(env.agents[i]) + 1  # the fields are padded by a wall ring
             nxt = pos + _MOVES  # (5, 2), the stay move first
             d = dist[nxt[:, 0], nxt[:, 1]]  # -1 at walls and outside the allowed blocks
             if explore[i]:
                 ok = d >= 0
-                ok |= np.asarray(~_free(task.level)[nxt[:, 0], nxt[:, 1]])  # into a wall: a stay
+                ok |= walls[nxt[:, 0], nxt[:, 1]]  # into a wall: a stay
                 choices = np.flatnonzero(ok)
                 actions[i] = choices[int(self.rng.integers(len(choices)))]
                 continue
@@ -91,21 +98,18 @@ class StitchOracle:
             actions[i] = best[0] if self.tie_break == "first" or len(best) == 1 else best[int(self.rng.integers(len(best)))]
         return actions
 
-    def _field(self, task) -> tuple[np.ndarray, np.ndarray | None]:
-        key = (task.level, task.goal, None if self.structure is None else self.structure.scope(task))
+    def _field(self, task) -> tuple[np.ndarray, np.ndarray]:
+        """(distance field to the goal within the allowed blocks, walls), both padded by one wall ring."""
+        key = (task.level, tuple(task.goal), None if self.structure is None else self.structure.scope(task))
         cached = self._fields.get(key)
         if cached is None:
             allowed = None if self.structure is None else self.structure.allowed(task)
             if len(self._fields) > 200_000:
                 self._fields.clear()
-            cached = self._fields[key] = (graph_distances(task.level, task.goal, allowed), allowed)
+            dist = np.pad(graph_distances(task.level, task.goal, allowed, self.layout), 1, constant_values=-1)
+            walls = np.pad(self.layout(task.level), 1, constant_values=True)
+            cached = self._fields[key] = (dist, walls)
         return cached
-
-
-def _free(level: int) -> np.ndarray:
-    from rlgen_envs.stitch_maze import layout
-
-    return ~layout(level)
 
 
 def make_stitch_oracle(

@@ -17,38 +17,57 @@ and the audit (`rlgen.stitch.audit`) then proves it from the data:
 
 Both are task samplers for `rlgen_envs.StitchMazeVecEnv(task_sampler=...)` and tell the oracle
 (`allowed`) where it may step. Distances are shortest-path steps on the maze graph.
+
+Which maze: a structure's `layout` maps a level to its (height, width) bool wall grid; the
+default is the grid maze's (`rlgen_envs.stitch_maze.layout`), and the Procgen maze world passes
+the grid parsed from each level's saved state (`rlgen_envs.procgen_maze_stitch.level_walls`),
+whose size and free area differ per level and whose free cells may touch the border: every
+search here pads the grid with a ring of walls, so no layout needs border walls of its own.
+`layout` is not a parameter of the data (`params()` leaves it out): the world that builds a
+structure supplies it.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Hashable
+from typing import Callable, Hashable
 
 import numpy as np
 
-from rlgen_envs.stitch_maze import MOVES, SIZE, free_positions, layout
+from rlgen_envs.stitch_maze import MOVES, layout as grid_maze_layout
 from rlgen_envs.stitch_vec import StitchTask
 
 Position = tuple[int, int]
+Layout = Callable[[int], np.ndarray]
+"""level -> (height, width) bool walls (read-only); hashable, as it keys caches."""
 
 
-def graph_distances(level: int, source: Position, allowed: np.ndarray | None = None) -> np.ndarray:
-    """(15, 15) int64 shortest-path steps from `source` (-1: wall, unreachable or not allowed)."""
-    return _distances(level, tuple(int(x) for x in source), None if allowed is None else allowed.tobytes())
+def free_cells(level: int, layout: Layout = grid_maze_layout) -> list[Position]:
+    """The free blocks of `level` in reading order."""
+    return [(int(r), int(c)) for r, c in zip(*np.nonzero(~layout(level)))]
+
+
+def graph_distances(level: int, source: Position, allowed: np.ndarray | None = None, layout: Layout = grid_maze_layout) -> np.ndarray:
+    """(height, width) int64 shortest-path steps from `source` (-1: wall, unreachable or not allowed)."""
+    return _distances(level, tuple(int(x) for x in source), None if allowed is None else allowed.tobytes(), layout)
 
 
 @lru_cache(maxsize=65536)
-def _distances(level: int, source: Position, allowed: bytes | None) -> np.ndarray:
-    open_ = ~layout(level)
+def _distances(level: int, source: Position, allowed: bytes | None, layout: Layout) -> np.ndarray:
+    walls = layout(level)
+    open_ = ~walls
     if allowed is not None:
-        open_ = open_ & np.frombuffer(allowed, dtype=bool).reshape(SIZE, SIZE)
-    dist = np.full((SIZE, SIZE), -1, dtype=np.int64)
-    if not open_[source]:
+        open_ = open_ & np.frombuffer(allowed, dtype=bool).reshape(walls.shape)
+    height, width = walls.shape
+    if not (0 <= source[0] < height and 0 <= source[1] < width) or not open_[source]:
         raise ValueError(f"{source} is not an allowed free block of level {level}")
-    dist[source] = 0
-    frontier = deque([source])
+    open_ = np.pad(open_, 1, constant_values=False)  # a wall ring: moves never leave the grid
+    dist = np.full(open_.shape, -1, dtype=np.int64)
+    start = (source[0] + 1, source[1] + 1)
+    dist[start] = 0
+    frontier = deque([start])
     while frontier:
         r, c = frontier.popleft()
         for dr, dc in MOVES[1:]:
@@ -56,6 +75,7 @@ def _distances(level: int, source: Position, allowed: bytes | None) -> np.ndarra
             if open_[nxt] and dist[nxt] < 0:
                 dist[nxt] = dist[r, c] + 1
                 frontier.append(nxt)
+    dist = np.ascontiguousarray(dist[1:-1, 1:-1])
     dist.setflags(write=False)
     return dist
 
@@ -66,17 +86,24 @@ class Regions:
 
     num_regions: int = 4
     overlap: int = 1
+    layout: Layout = field(default=grid_maze_layout, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.num_regions < 2 or self.overlap < 0:
             raise ValueError("Regions needs num_regions >= 2 and overlap >= 0")
 
     def masks(self, level: int) -> np.ndarray:
-        """(num_regions, 15, 15) bool: the blocks of each region of `level`."""
-        return _region_masks(level, self.num_regions, self.overlap)
+        """(num_regions, height, width) bool: the blocks of each region of `level`."""
+        return _region_masks(level, self.num_regions, self.overlap, self.layout)
+
+    def free_positions(self, level: int) -> list[Position]:
+        return free_cells(level, self.layout)
+
+    def distances(self, level: int, source: Position, allowed: np.ndarray | None = None) -> np.ndarray:
+        return graph_distances(level, source, allowed, self.layout)
 
     def exclusive(self, level: int) -> np.ndarray:
-        """(15, 15) int64: the region a block belongs to alone, -1 for shared blocks and walls."""
+        """(height, width) int64: the region a block belongs to alone, -1 for shared blocks and walls."""
         masks = self.masks(level)
         owner = np.argmax(masks, axis=0)
         return np.where(masks.sum(axis=0) == 1, owner, -1)
@@ -105,24 +132,26 @@ class Regions:
 
 
 @lru_cache(maxsize=4096)
-def _region_masks(level: int, num_regions: int, overlap: int) -> np.ndarray:
-    free = free_positions(level)
+def _region_masks(level: int, num_regions: int, overlap: int, layout: Layout = grid_maze_layout) -> np.ndarray:
+    free = free_cells(level, layout)
     if len(free) < 2 * num_regions:
         raise ValueError(f"level {level} has {len(free)} free blocks, too few for {num_regions} regions")
     # Farthest-point seeds, starting from the first free block in reading order (deterministic).
     seeds = [free[0]]
-    nearest = graph_distances(level, seeds[0]).astype(np.float64)
+    nearest = graph_distances(level, seeds[0], None, layout).astype(np.float64)
     for _ in range(num_regions - 1):
         d = np.where(nearest < 0, -np.inf, nearest)
         seed = tuple(int(x) for x in np.unravel_index(int(np.argmax(d)), d.shape))
         seeds.append(seed)
-        nearest = np.minimum(nearest, graph_distances(level, seed))
-    # Multi-source breadth-first search: each block joins the region that reaches it first, so
-    # each region is connected (a block's predecessor on the way belongs to the same region).
-    owner = np.full((SIZE, SIZE), -1, dtype=np.int64)
-    walls = layout(level)
+        nearest = np.minimum(nearest, graph_distances(level, seed, None, layout))
+    # Multi-source breadth-first search on the wall-ringed grid: each block joins the region
+    # that reaches it first, so each region is connected (a block's predecessor on the way
+    # belongs to the same region).
+    walls = np.pad(layout(level), 1, constant_values=True)
+    owner = np.full(walls.shape, -1, dtype=np.int64)
     frontier = deque()
     for k, seed in enumerate(seeds):
+        seed = (seed[0] + 1, seed[1] + 1)
         owner[seed] = k
         frontier.append(seed)
     while frontier:
@@ -138,6 +167,7 @@ def _region_masks(level: int, num_regions: int, overlap: int) -> np.ndarray:
         for dr, dc in MOVES[1:]:
             grown |= np.roll(masks, (dr, dc), axis=(1, 2))
         masks = grown & ~walls
+    masks = np.ascontiguousarray(masks[:, 1:-1, 1:-1])
     masks.setflags(write=False)
     return masks
 
@@ -148,23 +178,30 @@ class Hops:
 
     max_distance: int = 8
     min_distance: int = 2
+    layout: Layout = field(default=grid_maze_layout, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_distance <= self.max_distance:
             raise ValueError("Hops needs 1 <= min_distance <= max_distance")
 
+    def free_positions(self, level: int) -> list[Position]:
+        return free_cells(level, self.layout)
+
+    def distances(self, level: int, source: Position, allowed: np.ndarray | None = None) -> np.ndarray:
+        return graph_distances(level, source, allowed, self.layout)
+
     def __call__(self, level: int, rng: np.random.Generator) -> StitchTask:
-        free = free_positions(level)
+        free = self.free_positions(level)
         while True:
             start = free[int(rng.integers(len(free)))]
-            dist = graph_distances(level, start)
+            dist = self.distances(level, start)
             goals = np.argwhere((dist >= self.min_distance) & (dist <= self.max_distance))
             if len(goals):
                 goal = goals[int(rng.integers(len(goals)))]
                 return StitchTask(level, start, (int(goal[0]), int(goal[1])))
 
     def allowed(self, task: StitchTask) -> np.ndarray:
-        dist = graph_distances(task.level, task.start)
+        dist = self.distances(task.level, task.start)
         return (dist >= 0) & (dist <= self.max_distance)
 
     def scope(self, task: StitchTask) -> Hashable:
@@ -172,7 +209,7 @@ class Hops:
 
     def separated(self, level: int, a: Position, b: Position) -> bool:
         """True when `a` and `b` are more than `2 * max_distance` steps apart."""
-        return int(graph_distances(level, a)[b]) > 2 * self.max_distance
+        return int(self.distances(level, a)[b]) > 2 * self.max_distance
 
     def params(self) -> dict:
         return {"kind": "hops", "max_distance": self.max_distance, "min_distance": self.min_distance}
@@ -181,10 +218,15 @@ class Hops:
 StitchStructure = Regions | Hops
 
 
-def structure_from_params(params: dict) -> StitchStructure:
-    """Rebuild a structure from its `params()` (as recorded in a manifest or given in a config)."""
+def structure_from_params(params: dict, layout: Layout | None = None) -> StitchStructure:
+    """Rebuild a structure from its `params()` (as recorded in a manifest or given in a config),
+    on `layout`'s levels (default: the grid maze's)."""
     params = dict(params)
     kind = params.pop("kind", "regions")
+    if "layout" in params:
+        raise ValueError("a structure's layout comes from its world, not from its parameters")
+    if layout is not None:
+        params["layout"] = layout
     if kind == "regions":
         return Regions(**params)
     if kind == "hops":

@@ -19,7 +19,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from rlgen.stitch.regions import Hops, Regions, StitchStructure, graph_distances
-from rlgen_envs.stitch_maze import free_positions
 from rlgen_envs.stitch_vec import StitchTask
 
 KINDS = ("stitch", "ordinary")
@@ -42,6 +41,7 @@ class EvalPair:
 
     @property
     def distance(self) -> int:
+        """Shortest-path steps on the grid maze (other worlds: `structure.distances(level, start)[goal]`)."""
         return int(graph_distances(self.level, self.start)[self.goal])
 
 
@@ -60,7 +60,7 @@ def stitch_pairs(structure: StitchStructure, level: int, count: int, rng: np.ran
             for a in regions for b in regions if a != b for s in by_region[a] for g in by_region[b]
         ]
     elif isinstance(structure, Hops):
-        free = free_positions(level)
+        free = structure.free_positions(level)
         candidates = [(s, g) for s in free for g in free if s != g and structure.separated(level, s, g)]
     else:
         raise TypeError(f"unknown stitching structure {structure!r}")

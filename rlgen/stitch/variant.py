@@ -104,8 +104,10 @@ def build_augmented_variant(source: Dataset, root: Path, name: str, augment: Aug
     wanted = int(round(source_transitions * augment.eps / (1.0 - augment.eps)))
     from rlgen.worlds import world_of_manifest
 
-    obs_mode = world_of_manifest(source.manifest.env).obs_mode
-    render = stitch_maze_goal_renderer(obs_mode)
+    world = world_of_manifest(source.manifest.env)
+    # A world whose observations are not the grid maze's says how to redraw the goal in them
+    # (and refuses where it cannot do so exactly).
+    render = world.goal_renderer() if hasattr(world, "goal_renderer") else stitch_maze_goal_renderer(world.obs_mode)
     if augment.join == "reachable":
         joined, join_params = join_reachable(episodes, wanted, seed=augment.seed, render=render)
     else:
