@@ -282,3 +282,45 @@ def calibrate_named_skill(make_expert: PolicyFactory, game: str, levels: Sequenc
         raise ValueError(f"unknown skill level {level!r}; valid levels: {', '.join(SKILL_LEVELS)}")
     target = SKILL_LEVELS[level]
     return None if target is None else calibrate_skill(make_expert, game, levels, target, **kwargs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m rlgen.policies.skill --games maze heist --levels 20`: each game's expert (the
+    saved-state planner) and its `mixed` episode dial, measured on training levels [0, N); prints
+    one JSON line per game and a Markdown table, so the skill figures quoted anywhere can be rerun."""
+    import argparse
+    import json
+
+    from rlgen.core.config import BehaviourConfig
+    from rlgen.policies.registry import make_behaviour_policy
+
+    parser = argparse.ArgumentParser(prog="python -m rlgen.policies.skill", description=main.__doc__)
+    parser.add_argument("--games", nargs="+", default=["maze", "heist"])
+    parser.add_argument("--levels", type=int, default=20, help="training levels [0, N) played (default 20)")
+    parser.add_argument("--target", type=float, default=SKILL_LEVELS["mixed"], help="target fraction (default: mixed, 0.75)")
+    parser.add_argument("--tolerance", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rows = []
+    for game in args.games:
+        started = time.perf_counter()
+        calibration = calibrate_skill(
+            lambda: make_behaviour_policy(BehaviourConfig(name="planner"), game, args.seed), game, range(args.levels),
+            args.target, tolerance=args.tolerance, seed=args.seed,
+        )  # fmt: skip
+        record = {"game": game, "levels": args.levels, "seconds": round(time.perf_counter() - started, 1), **calibration.to_dict()}
+        print(json.dumps(record), flush=True)
+        rows.append(record)
+    print("\n| game | expert return | random return | mixed: episode p | achieved fraction [95% CI] | mean length | discounted return | success |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        low, high = r["achieved_ci95"]
+        print(
+            f"| {r['game']} | {r['expert_return']:.2f} | {r['random_return']:.2f} | {r['parameter']:.3f} | "
+            f"{r['achieved_fraction']:.3f} [{low:.3f}, {high:.3f}] | {r['mean_length']:.1f} | {r['mean_discounted_return']:.2f} | {r['success_rate']:.2f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
