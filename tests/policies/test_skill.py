@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import numpy as np
 import pytest
 
@@ -71,3 +72,13 @@ def test_configs_can_ask_for_an_episode_mixture():
         check_behaviour(BehaviourConfig(name="planner", options={"mix": 1.5}), "maze")
     with pytest.raises(ValueError, match="bigfish"):
         check_behaviour(BehaviourConfig(name="planner"), "bigfish")
+
+
+def test_the_skill_command_prints_a_measured_row_per_game(capsys):
+    from rlgen.policies.skill import main
+
+    assert main(["--games", "maze", "--levels", "3", "--tolerance", "0.5"]) == 0
+    out = capsys.readouterr().out
+    record = json.loads(out.splitlines()[0])
+    assert record["game"] == "maze" and record["levels"] == 3 and record["expert_return"] == 10.0
+    assert 0.0 <= record["achieved_fraction"] <= 1.0 and "| maze | 10.00 |" in out
