@@ -323,13 +323,25 @@ def run_sweep(path: str | Path, overrides: list[str] | None = None, device: str 
     for config in configs:
         if (config.run_dir / "eval").is_dir():
             report(config)
-    markdown = sweep_report(sweep_dir, configs, {c.name: point for c, point in zip(configs, sweep.points())})
+    markdown = sweep_report(sweep_dir, configs, dataset_points(sweep, configs))
     if failed:
         raise SweepFailedError(
             f"{len(failed)} trial(s) failed: {', '.join(sorted(failed))}; the report covers the others. "
             "Fix the cause and rerun the same command: finished trials are skipped."
         )
     return markdown
+
+
+def dataset_points(sweep: SweepConfig, configs: list[ExperimentConfig]) -> dict[str, dict[str, Any]]:
+    """Each dataset's values of the swept keys as its config has them (after `--scale`, so a
+    scaled sweep's trends are against the sizes it really used), by dataset name."""
+
+    def value(data: Any, key: str) -> Any:
+        for part in key.split("."):
+            data = data[part]
+        return data
+
+    return {c.name: {k: value(c.to_dict(), k) for k in point} for c, point in zip(configs, sweep.points())}
 
 
 def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[str, dict[str, Any]] | None = None) -> str:

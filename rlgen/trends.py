@@ -13,6 +13,7 @@ setting of the other axes). Nothing is recomputed, so each figure traces to a ro
 from __future__ import annotations
 
 import itertools
+import numbers
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -51,6 +52,13 @@ def _hashable(value: Any) -> Any:
     return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
 
 
+def _value(v: Any) -> str:
+    """An axis value as a reader writes it: 20,000 rather than 2e+04."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return str(v)
+    return f"{int(v):,}" if float(v).is_integer() else f"{float(v):g}"
+
+
 def _cell(row: pd.Series | None) -> str:
     if row is None:
         return "–"
@@ -69,7 +77,7 @@ def render_trends(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], 
     lines = [f"### Against `{axis}`", ""]
     for split, label in METRICS:
         lines += [f"{label}, 95% CI over runs:", ""]
-        header = [*others, "policy", *(f"{axis} = {v:g}" for v in values)]
+        header = [*others, "policy", *(f"{axis} = {_value(v)}" for v in values)]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         sub = rows[rows["split"] == split]
         for setting in _settings(sub, others):
@@ -81,7 +89,7 @@ def render_trends(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], 
                 for v in values:
                     hit = sub[mask & (sub["policy"] == policy) & (sub[axis] == v)]
                     cells.append(_cell(hit.iloc[0] if len(hit) else None))
-                lines.append("| " + " | ".join([*(f"{s:g}" if isinstance(s, (int, float)) else str(s) for s in setting), policy, *cells]) + " |")
+                lines.append("| " + " | ".join([*(_value(s) for s in setting), policy, *cells]) + " |")
         lines.append("")
     return lines
 
@@ -120,12 +128,12 @@ def plot_trend(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], axi
                 ax.set_xlabel(axis)
             if log:
                 ax.set_xscale("log")
-            ax.set_xticks(values, [f"{v:g}" for v in values])
+            ax.set_xticks(values, [_value(v) for v in values])
             ax.minorticks_off()
             ax.set_ylabel(label if col == 0 else "")
             ax.grid(alpha=0.3)
             if r == 0:
-                ax.set_title(", ".join(f"{k} = {v}" for k, v in zip(others, setting)) or "all datasets", fontsize=9)
+                ax.set_title(", ".join(f"{k} = {_value(v)}" for k, v in zip(others, setting)) or "all datasets", fontsize=9)
     axes[0][0].legend(fontsize=8, loc="best")
     fig.suptitle(f"Normalized test IQM and generalization gap against {axis}", fontsize=11)
     path.parent.mkdir(parents=True, exist_ok=True)
