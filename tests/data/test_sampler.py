@@ -244,7 +244,10 @@ def test_memory_does_not_grow_with_batches_drawn(dataset):
         late, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     one_batch = 2 * 64 * 3 * 64 * 64
-    assert late - early < one_batch  # nothing accumulates
+    # Nothing accumulates: 40 more batches left behind would be 40 x one_batch. The two readings
+    # may differ by the prefetch queue's fill (up to 2 batches, plus one being built), which
+    # depends on thread timing (a loaded machine saw one more batch queued at the second).
+    assert late - early < 3 * one_batch
     # peak: the cache, the queued batches (2), the one being built and the one handed out
     assert peak < 2 * CHUNK_BYTES + 6 * one_batch + 4 * 2**20
 
