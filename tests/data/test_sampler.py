@@ -246,8 +246,10 @@ def test_memory_does_not_grow_with_batches_drawn(dataset):
     one_batch = 2 * 64 * 3 * 64 * 64
     # Nothing accumulates: 40 more batches left behind would be 40 x one_batch. The two readings
     # may differ by the prefetch queue's fill (up to 2 batches, plus one being built), which
-    # depends on thread timing (a loaded machine saw one more batch queued at the second).
-    assert late - early < 3 * one_batch
+    # depends on thread timing, and tracemalloc also counts other threads' allocations (a CI
+    # run after the Ray tests saw 1.45 batches more at the second reading); a leak of even one
+    # batch in five still fails this.
+    assert late - early < 8 * one_batch
     # peak: the cache, the queued batches (2), the one being built and the one handed out
     assert peak < 2 * CHUNK_BYTES + 6 * one_batch + 4 * 2**20
 
