@@ -284,19 +284,25 @@ World = Any
 """A world: `ProcgenWorld`, `StitchMazeWorld`, or a class registered in `WORLD_KINDS`."""
 
 
-def _stitch_world(options: dict, structure: dict | None) -> StitchMazeWorld:
-    unknown = sorted(set(options) - set(StitchMazeWorld.OPTIONS))
+def build_stitching_world(cls: type, env: dict[str, Any], behaviour: dict | None):
+    """A stitching world (`cls`: `StitchMazeWorld` or a world with its constructor) from a config's
+    `env` section and behaviour options, or from a manifest's `env` (`behaviour` None: the
+    structure is the one the manifest recorded). The structure confines the collected tasks and
+    defines the test pairs, so a world without one is refused, as are options `cls` lacks."""
+    options = dict(env.get("options", {}))
+    structure = env.get("structure") if behaviour is None else behaviour.get("structure")
+    unknown = sorted(set(options) - set(cls.OPTIONS))
     if unknown:
-        raise ConfigError(f"env.options: unknown option(s) {unknown} for stitch_maze; valid: {', '.join(StitchMazeWorld.OPTIONS)}")
+        raise ConfigError(f"env.options: unknown option(s) {unknown} for {cls.kind}; valid: {', '.join(cls.OPTIONS)}")
     if not structure:
         raise ConfigError(
-            "env.kind stitch_maze needs collect.policy.options.structure (e.g. {kind: regions, num_regions: 2, "
+            f"env.kind {cls.kind} needs collect.policy.options.structure (e.g. {{kind: regions, num_regions: 2, "
             "overlap: 2}): it confines the collected tasks and defines the stitching test pairs"
         )
     try:
-        return StitchMazeWorld(structure, **options)
+        return cls(structure, **options)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"stitch_maze: {exc}") from exc
+        raise ConfigError(f"{cls.kind}: {exc}") from exc
 
 
 def _procgen_world(env: dict[str, Any], behaviour: dict | None) -> ProcgenWorld:
@@ -304,8 +310,7 @@ def _procgen_world(env: dict[str, Any], behaviour: dict | None) -> ProcgenWorld:
 
 
 def _stitch_maze_world(env: dict[str, Any], behaviour: dict | None) -> StitchMazeWorld:
-    structure = env.get("structure") if behaviour is None else behaviour.get("structure")
-    return _stitch_world(env.get("options", {}), structure)
+    return build_stitching_world(StitchMazeWorld, env, behaviour)
 
 
 WORLD_KINDS: dict[str, str] = {

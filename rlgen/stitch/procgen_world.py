@@ -36,7 +36,7 @@ import numpy as np
 
 from rlgen.core.config import BehaviourConfig, ConfigError
 from rlgen.core.levels import LevelSet
-from rlgen.worlds import PairJob, StitchMazeWorld
+from rlgen.worlds import PairJob, StitchMazeWorld, build_stitching_world
 
 __all__ = ["ProcgenMazeStitchWorld", "make_world"]
 
@@ -168,19 +168,4 @@ class ProcgenMazeStitchWorld:
 def make_world(env: dict[str, Any], behaviour_options: dict | None) -> ProcgenMazeStitchWorld:
     """`rlgen.worlds.WORLD_KINDS`'s builder: from a config (`behaviour_options` = `collect.policy.options`)
     or from a manifest's `env` (None: the structure is read from the manifest)."""
-    options = dict(env.get("options", {}))
-    structure = env.get("structure") if behaviour_options is None else behaviour_options.get("structure")
-    unknown = sorted(set(options) - set(ProcgenMazeStitchWorld.OPTIONS))
-    if unknown:
-        raise ConfigError(
-            f"env.options: unknown option(s) {unknown} for procgen_maze_stitch; valid: {', '.join(ProcgenMazeStitchWorld.OPTIONS)}"
-        )
-    if not structure:
-        raise ConfigError(
-            "env.kind procgen_maze_stitch needs collect.policy.options.structure (e.g. {kind: regions, num_regions: 2, "
-            "overlap: 2}): it confines the collected tasks and defines the stitching test pairs"
-        )
-    try:
-        return ProcgenMazeStitchWorld(structure, **options)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"procgen_maze_stitch: {exc}") from exc
+    return build_stitching_world(ProcgenMazeStitchWorld, env, behaviour_options)
