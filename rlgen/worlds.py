@@ -140,25 +140,30 @@ class ProcgenWorld:
 
     def check_reference(self, name: str, config: ExperimentConfig) -> None:
         """Before any work: the reference's checkpoint exists and plays this game."""
+        self._ppo_selection(name, config)
+
+    def _ppo_selection(self, name: str, config: ExperimentConfig):
+        """The final checkpoint of `evaluate.ppo_checkpoint`'s run, refused unless it plays this game."""
         if name != "ppo":
             raise ConfigError(f"evaluate.references: unknown Procgen reference {name!r}; valid: {', '.join(self.reference_names)}")
         from rlgen.policies.ppo import select_checkpoint
 
-        played = select_checkpoint(config.evaluate.ppo_checkpoint).checkpoint.settings
+        selection = select_checkpoint(config.evaluate.ppo_checkpoint)
+        played = selection.checkpoint.settings
         if (played.game, played.mode) != (self.game, self.mode):
             raise ConfigError(
                 f"evaluate.ppo_checkpoint {config.evaluate.ppo_checkpoint}: trained on {played.game} ({played.mode}), "
                 f"not {self.game} ({self.mode})"
             )
+        return selection
 
     def reference_policy(self, name: str, config: ExperimentConfig, seed: int):
         """The online PPO reference: the final checkpoint of `evaluate.ppo_checkpoint`'s run on
         `config.device`, sampling its actions as PPO was trained and as the paper evaluated it
         (`evaluate.greedy` is for the offline learners)."""
-        from rlgen.policies.ppo import PPOPolicy, select_checkpoint
+        from rlgen.policies.ppo import PPOPolicy
 
-        self.check_reference(name, config)
-        selection = select_checkpoint(config.evaluate.ppo_checkpoint)
+        selection = self._ppo_selection(name, config)
         return PPOPolicy(selection.checkpoint.path, seed=seed, greedy=False, device=config.device, stats=selection.stats())
 
 
