@@ -5,9 +5,10 @@ environments and policy are seeded from (collect.seed, i), it holds the episodes
 the order they finished, then the ones still open at its end, cut there (marked `partial`, a
 timeout), so no env step is wasted and the quota is exact. So the same config and seed give byte-identical shards whichever actor
 runs them, and an interrupted collection resumes by collecting only the shards not yet on disk.
-Actors return a `ShardRecord` (counts, checksum, level seeds, returns); frames never cross the
-object store. The driver writes the manifest last: a folder with a manifest is a finished
-dataset.
+Actors return a `ShardRecord` (counts, checksum, level seeds, returns, and per level the 8-byte
+digests of its distinct frames); frames never cross the object store. The driver writes the
+manifest last, with the union of those digests as its `diversity` (distinct frames per level and
+per 1k transitions): a folder with a manifest is a finished dataset.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes, remove_stray_temporaries
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.errors import DatasetError
-from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord
-from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, file_sha256
+from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, distinct_by_level, diversity_section, union_by_level
+from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, file_sha256, frame_digests
 from rlgen.policies.base import Policy, call_if_present
 
 COLLECT_SPEC_NAME = "collect.json"
@@ -171,14 +172,19 @@ def _run_episodes(env, policy: Policy, quota: int, seed: int, emit: Callable[[Ep
         emit(buffers.take(i, level_seed=int(level[i]), terminated=False, truncated=True, level_complete=False, partial=True))
 
 
-def record_of_shard(path: Path, stats: dict | None = None) -> ShardRecord:
-    """The manifest entry of a shard on disk: its checksum and its per-episode arrays (no frame is decoded)."""
+def record_of_shard(path: Path, stats: dict | None = None, digests: bool = False) -> ShardRecord:
+    """The manifest entry of a shard on disk: its checksum and its per-episode arrays (no frame is
+    decoded), and with `digests` its distinct frames per level (every frame decoded and hashed)."""
     path = Path(path)
-    return _record(path.name, file_sha256(path), ShardReader(path).episode_arrays(), stats)
+    reader = ShardReader(path)
+    return _record(path.name, file_sha256(path), reader.episode_arrays(), stats, reader.frame_digests() if digests else None)
 
 
-def _record(name: str, sha256: str, episodes: dict[str, np.ndarray], stats: dict | None = None) -> ShardRecord:
-    """A manifest entry from a shard's per-episode arrays (`ShardWriter` / `ShardReader.episode_arrays`)."""
+def _record(
+    name: str, sha256: str, episodes: dict[str, np.ndarray], stats: dict | None = None, digests: np.ndarray | None = None
+) -> ShardRecord:
+    """A manifest entry from a shard's per-episode arrays (`ShardWriter` / `ShardReader.episode_arrays`)
+    and, when given, its frames' digests in transition order (grouped into distinct ones per level)."""
     return ShardRecord(
         name=name,
         sha256=sha256,
@@ -189,6 +195,7 @@ def _record(name: str, sha256: str, episodes: dict[str, np.ndarray], stats: dict
         lengths=tuple(int(x) for x in episodes["lengths"]),
         partial=tuple(bool(x) for x in episodes["partial"]),
         stats=stats or {},
+        frame_digests=None if digests is None else distinct_by_level(digests, episodes["level_seeds"], episodes["lengths"]),
     )
 
 
@@ -205,8 +212,14 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
     env = world.training_env(config.levels.split.train, config.collect.envs_per_worker)
     policy = world.behaviour_policy(config.collect.policy, policy_seed)
     writer = ShardWriter(env.single_observation_space.shape)
+    digests: list[np.ndarray] = []
+
+    def emit(episode: EpisodeData) -> None:
+        writer.add(episode)
+        digests.append(frame_digests(episode.observations))  # one batch per episode, while its frames are at hand
+
     started = time.perf_counter()
-    _run_episodes(env, policy, config.collect.shard_quota(index), env_seed, writer.add)
+    _run_episodes(env, policy, config.collect.shard_quota(index), env_seed, emit)
     env.close()
     path = Path(shard_dir) / shard_name(index)
     sha256 = writer.write(path)
@@ -217,7 +230,7 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
         layer = getattr(layer, "inner", None)
     # The record comes from what was written (the digest of the bytes as they went to disk),
     # not from reading the shard back, which decoded and copied every frame a second time.
-    return _record(path.name, sha256, writer.episode_arrays(), stats)
+    return _record(path.name, sha256, writer.episode_arrays(), stats, np.concatenate(digests))
 
 
 class ShardCollector:
@@ -309,7 +322,7 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
         path = shard_dir / shard_name(index)
         if path.exists():
             try:
-                records[index] = record_of_shard(path, {"resumed": True})
+                records[index] = record_of_shard(path, {"resumed": True}, digests=True)
             except DatasetError as exc:
                 warnings.warn(f"{exc}; collecting it again", stacklevel=2)
                 path.unlink()
@@ -319,6 +332,7 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
         remove_stray_temporaries(shard_dir)  # left by an actor killed mid-write (its shard was redone)
     ordered = [records[i] for i in range(config.collect.num_shards)]
     manifest = DatasetManifest(
+        diversity=_diversity(ordered, shard_dir),
         name=config.dataset_name,
         env=world.manifest_env,
         levels=config.levels.split,
@@ -334,6 +348,17 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
     )
     manifest.write(root)
     return load_dataset(root)
+
+
+def _diversity(records: list[ShardRecord], shard_dir: Path) -> dict:
+    """The manifest's `diversity`: the union over shards of each level's distinct frame digests.
+    A record that came without digests (collected by a caller other than `collect_shard`) is
+    recounted from its file."""
+    parts = (
+        r.frame_digests if r.frame_digests is not None else record_of_shard(shard_dir / r.name, digests=True).frame_digests
+        for r in records
+    )
+    return diversity_section(union_by_level(parts), sum(r.transitions for r in records))
 
 
 def _collect_with_ray(

@@ -5,6 +5,12 @@ episode and transition counts, level seeds and returns; the config and seed that
 data; the level split (train levels are the data's; validation and test are the fixed unseen
 blocks it must never be evaluated as "train" on); the behaviour policy with its *measured*
 skill; package versions and the git revision. Results cite a dataset by the sha256 of this file.
+
+It also records how much the data varies: `diversity`, the distinct observations per training
+level and per 1,000 transitions (`diversity_section`, read back with `frame_diversity`). A
+deterministic expert repeats one path per level, so more transitions from the same levels can
+hold no new frame at all; this section is where that shows. Manifests written before it have
+none (`frame_diversity` gives None: unknown).
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
+
+import numpy as np
 
 from rlgen.core.levels import LevelSplit
 from rlgen.data.atomic import atomic_write_bytes
@@ -35,6 +43,10 @@ class ShardRecord:
     lengths: tuple[int, ...]
     partial: tuple[bool, ...]  # episodes cut by the shard quota (their returns are not full returns)
     stats: dict = field(default_factory=dict)  # collection cost: seconds, planner expansions, ...
+    frame_digests: Mapping[int, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    """Per level seed, the sorted distinct `rlgen.data.shards.frame_digests` of this shard's frames.
+    In transit only (actor -> driver, which unions them into the manifest's `diversity`); never
+    written to the manifest, so None in every record read from one."""
 
     @classmethod
     def from_dict(cls, data: dict) -> ShardRecord:
@@ -75,6 +87,8 @@ class DatasetManifest:
     config: dict  # the resolved collection config
     provenance: dict  # package versions, git revision, host
     format_version: int = 1
+    diversity: dict | None = None
+    """`diversity_section` of the data; None when unknown (manifests written before it, imports)."""
 
     @property
     def transitions(self) -> int:
@@ -110,6 +124,7 @@ class DatasetManifest:
             "seed": self.seed,
             "transitions": self.transitions,
             "episodes": self.episodes,
+            **({"diversity": self.diversity} if self.diversity is not None else {}),
             "shards": [s.to_dict() for s in self.shards],
             "config": self.config,
             "provenance": self.provenance,
@@ -144,6 +159,7 @@ class DatasetManifest:
                 seed=int(data["seed"]),
                 config=dict(data["config"]),
                 provenance=dict(data["provenance"]),
+                diversity=dict(data["diversity"]) if data.get("diversity") is not None else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise DatasetError(f"{path} is not a valid rlgen manifest ({type(exc).__name__}: {exc})") from exc
@@ -151,3 +167,77 @@ class DatasetManifest:
 
 def manifest_sha256(folder: Path) -> str:
     return hashlib.sha256((Path(folder) / MANIFEST_NAME).read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Distinct frames: the numbers' one definition
+
+DIGEST_NAME = "blake2b-64 of each observation's bytes"
+
+
+def distinct_by_level(digests: np.ndarray, level_seeds: np.ndarray, lengths: np.ndarray) -> dict[int, np.ndarray]:
+    """Per level seed, the sorted distinct digests among `digests` (one per transition, in order)
+    of the episodes `level_seeds` / `lengths` delimit (a shard's per-episode arrays)."""
+    digests = np.asarray(digests, dtype=np.uint64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if len(digests) != int(lengths.sum()):
+        raise ValueError(f"{len(digests)} frame digests for episodes of {int(lengths.sum())} transitions")
+    levels = np.repeat(np.asarray(level_seeds, dtype=np.int64), lengths)
+    return {int(level): np.unique(digests[levels == level]) for level in np.unique(levels)}
+
+
+def union_by_level(parts: Iterable[Mapping[int, np.ndarray]]) -> dict[int, np.ndarray]:
+    """The per-level union of several shards' `distinct_by_level` (sorted distinct digests)."""
+    grouped: dict[int, list[np.ndarray]] = {}
+    for part in parts:
+        for level, digests in part.items():
+            grouped.setdefault(int(level), []).append(np.asarray(digests, dtype=np.uint64))
+    return {level: np.unique(np.concatenate(arrays)) for level, arrays in sorted(grouped.items())}
+
+
+def diversity_section(by_level: Mapping[int, np.ndarray], transitions: int) -> dict:
+    """The manifest's `diversity`: distinct frames over the dataset, per level (over the levels that
+    appear in the data) and per 1,000 transitions, with each level's count.
+
+    `distinct_frames` counts a frame seen on two levels once (Procgen levels rarely share one).
+    `distinct_frames_per_1k_transitions` is the figure to compare across sizes: a deterministic
+    expert's grows no further once every level's path is in, so doubling the transitions halves it.
+    """
+    counts = {int(level): int(len(d)) for level, d in sorted(by_level.items())}
+    everything = np.concatenate([np.asarray(d, dtype=np.uint64) for d in by_level.values()]) if by_level else np.zeros(0, np.uint64)
+    total = int(len(np.unique(everything)))
+    values = np.array(list(counts.values()) or [0])
+    return {
+        "distinct_frames": total,
+        "distinct_frames_per_level": {"mean": round(float(values.mean()), 2), "min": int(values.min()), "max": int(values.max())},
+        "distinct_frames_per_1k_transitions": round(1000.0 * total / transitions, 3) if transitions else 0.0,
+        "levels": len(counts),
+        "transitions": int(transitions),
+        "digest": DIGEST_NAME,
+        "per_level": {str(level): n for level, n in counts.items()},
+    }
+
+
+def frame_diversity(manifest: DatasetManifest | dict | str | Path) -> dict | None:
+    """The dataset's `diversity_section`, or None when its manifest predates it (unknown).
+
+    Takes a manifest, its `to_dict()` / JSON data, or a dataset folder. Reports and sweeps read
+    the numbers here instead of from the JSON, so their definition stays in this module.
+    """
+    if isinstance(manifest, (str, Path)):
+        manifest = DatasetManifest.read(Path(manifest))
+    section = manifest.diversity if isinstance(manifest, DatasetManifest) else manifest.get("diversity")
+    if not section or "distinct_frames" not in section:
+        return None
+    return dict(section)
+
+
+def describe_diversity(section: dict | None) -> str:
+    """One line for people: `352 distinct frames (17.6 per level, 17.6 per 1k transitions)`."""
+    if section is None:
+        return "distinct frames unknown (manifest written before rlgen counted them)"
+    per_level = section["distinct_frames_per_level"]
+    return (
+        f"{section['distinct_frames']:,} distinct frames ({per_level['mean']:.1f} per level, min {per_level['min']}, "
+        f"max {per_level['max']}; {section['distinct_frames_per_1k_transitions']:.1f} per 1k transitions)"
+    )

@@ -431,6 +431,17 @@ class ShardReader:
             out[sel] = self.decode_chunk(int(chunk))[indices[sel] - chunk * self.chunk_frames]
         return out
 
+    def frame_digests(self) -> np.ndarray:
+        """(N,) `frame_digests` of every frame in transition order, one chunk decoded at a time
+        (a resumed collection recounts its finished shards' distinct frames with this)."""
+        dctx = zstandard.ZstdDecompressor()
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            parts = [frame_digests(self.decode_chunk(c, fd, dctx)) for c in range(self.num_chunks)]
+        finally:
+            os.close(fd)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
     def contents(self) -> ShardContents:
         """Everything, frames decoded: (N, H, W, C) uint8."""
         dctx = zstandard.ZstdDecompressor()
@@ -472,6 +483,18 @@ def _member_data_offset(path: Path, info: zipfile.ZipInfo) -> tuple[int, tuple[i
 
 def read_shard(path: Path) -> ShardContents:
     return ShardReader(path).contents()
+
+
+def frame_digests(frames: np.ndarray) -> np.ndarray:
+    """(N,) uint64: an 8-byte blake2b digest of each observation's bytes (frames (N, H, W, C) or
+    vectors (N, D), uint8), to count distinct observations without keeping them.
+
+    8 bytes make a collision among even 10^8 distinct frames unlikely (birthday bound ~3e-4), and
+    blake2b costs ~16 us per 64x64x3 frame: about 1.5% of a planner's collection step. The
+    digest is of the bytes, so it is the same on every machine and in every process.
+    """
+    digests = b"".join(hashlib.blake2b(np.ascontiguousarray(frame), digest_size=8).digest() for frame in frames)
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def file_sha256(path: Path) -> str:
