@@ -36,7 +36,7 @@ RECORD_FIELDS = ("split", "level_seed", "episode", "return", "normalized_return"
 
 __all__ = [
     "EpisodeJob", "PolicyEvaluator", "RECORD_FIELDS", "behaviour_factory", "evaluate_policies", "make_jobs",
-    "mean_return_scorer", "play_jobs", "play_world_jobs", "write_records",
+    "validation_scorer", "play_jobs", "play_world_jobs", "write_records",
 ]
 
 
@@ -84,22 +84,24 @@ def play_world_jobs(policy: Policy, world: World, jobs: Sequence, num_envs: int 
     return records
 
 
-def mean_return_scorer(
+def validation_scorer(
     game: str, mode: str, jobs: Sequence, num_envs: int = 32, seed: int = 0, *, world: World | None = None
-) -> Callable[[Policy], float]:
-    """A `validate(policy) -> mean return` for model selection (give it validation jobs only).
+) -> Callable[[Policy], np.ndarray]:
+    """A `validate(policy) -> (E,) per-episode returns` for checkpoint selection (give it
+    validation jobs only); every call plays the same jobs with the same environment seeds, so
+    checkpoints compare paired (`rlgen.learn.selection`).
 
-    `world` replaces Procgen `game` / `mode` for other environments (the stitching maze's mean
-    return is its success rate on validation pairs).
+    `world` replaces Procgen `game` / `mode` for other environments (the stitching maze's return
+    is 1 for a reached goal, else 0).
     """
     if any(job.split != "validation" for job in jobs):
         raise ValueError("model selection may only look at validation levels")
     world = world or ProcgenWorld(game, mode)
 
-    def score(policy: Policy) -> float:
-        return float(np.mean([r["return"] for r in play_world_jobs(policy, world, jobs, num_envs, seed)]))
+    def returns(policy: Policy) -> np.ndarray:
+        return np.array([r["return"] for r in play_world_jobs(policy, world, jobs, num_envs, seed)], dtype=np.float64)
 
-    return score
+    return returns
 
 
 class PolicyEvaluator:
@@ -112,6 +114,11 @@ class PolicyEvaluator:
     def ready(self) -> bool:
         """Answers once the actor has started: only then is it given work (see `evaluate_policies`)."""
         return True
+
+    def __init__(self) -> None:
+        from rlgen.core.determinism import deterministic_torch
+
+        deterministic_torch(threads=1)  # one CPU per actor; the same actions on a rerun
 
     def play(self, factory: PolicyFactory, world: World, jobs: list, num_envs: int, seed: int) -> list[dict]:
         return play_world_jobs(factory(), world, jobs, num_envs, seed)

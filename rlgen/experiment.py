@@ -123,7 +123,8 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
                 path = run_dir(config, spec, seed, variant)
                 if not (path / "run.json").exists():
                     raise FileNotFoundError(f"no trained run at {path}; run `rlgen train CONFIG` first")
-                factory = functools.partial(load_policy_after_imports, config.imports, path, config.device, greedy=ev.greedy)
+                weights = checkpoint_dir(path, ev.checkpoint)
+                factory = functools.partial(load_policy_after_imports, config.imports, weights, config.device, greedy=ev.greedy)
                 trained = (path / "run.json").read_text()
                 key = run_key(spec, seed, variant)
                 entries[key] = (factory, {"policy": spec.name, "kind": "learner", "seed": seed, **base}, trained)
@@ -157,6 +158,15 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
             write_records(out / f"{key}.csv", records, entries[key][1])
             atomic_write_bytes(out / f"{key}.json", json.dumps(stamps[key]).encode())
     return [out / f"{key}.csv" for key in entries]
+
+
+def checkpoint_dir(run: Path, checkpoint: str) -> Path:
+    """The folder of a trained run's weights that `evaluate.checkpoint` names: the run folder
+    (final weights) unless selection kept an earlier checkpoint and "selected" is asked for."""
+    from rlgen.learn.registry import SELECTED_DIR
+
+    selected = run / SELECTED_DIR
+    return selected if checkpoint == "selected" and selected.is_dir() else run
 
 
 def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> str:
@@ -199,7 +209,10 @@ def _run_summaries(config: ExperimentConfig) -> dict[str, dict]:
                     continue
                 meta_path = path / "learner.json"
                 meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-                summary = {"dir": str(path), "steps": meta.get("steps"), "best_validation_step": meta.get("best_validation_step")}
+                summary = {"dir": str(path), "steps": meta.get("steps"), "evaluated": config.evaluate.checkpoint}
+                selection = meta.get("selection")
+                if selection:
+                    summary["selection"] = {k: selection[k] for k in ("kept", "selected_step", "reason")}
                 if meta.get("target_return") is not None:
                     summary["target_return"] = meta["target_return"]
                 summaries[run_key(spec, seed, variant)] = summary

@@ -57,16 +57,15 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     `variant` names which of the experiment's datasets `dataset_root` is ("" the collected one,
     `AUGMENTED` its stitching-augmented variant); it only keeps the two runs' folders apart.
     """
-    import torch
-
+    from rlgen.core.determinism import deterministic_torch
     from rlgen.data.dataset import load_dataset
-    from rlgen.evaluate import mean_return_scorer
+    from rlgen.evaluate import validation_scorer
     from rlgen.learn import fit, learner_config
     from rlgen.learn.registry import import_modules
     from rlgen.worlds import world_of
 
     import_modules(config.imports)
-    torch.set_num_threads(1)  # one CPU per Ray task; runs go side by side instead
+    deterministic_torch(threads=1)  # one CPU per Ray task (runs go side by side), same numbers on a rerun
     dataset = load_dataset(dataset_root)
     # The data's training levels must stay clear of this experiment's unseen levels.
     split = LevelSplit(dataset.manifest.levels.train, config.levels.validation, config.levels.test)
@@ -75,7 +74,7 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     if getattr(algo_config, "validate_every", 0):
         world = world_of(config)
         jobs = world.jobs(split, ("validation",), config.evaluate.selection_levels, 1)
-        validate = mean_return_scorer(config.env.game, config.env.mode, jobs, config.evaluate.envs_per_worker, seed, world=world)
+        validate = validation_scorer(config.env.game, config.env.mode, jobs, config.evaluate.envs_per_worker, seed, world=world)
     out = run_dir(config, spec, seed, variant)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

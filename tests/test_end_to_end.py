@@ -58,3 +58,18 @@ def test_run_end_to_end_then_resume(ray_local, tmp_path, capsys):
     assert main(argv) == 0
     assert checkpoint.stat().st_mtime_ns == stamp
     assert (run / "eval" / "bc-seed0.csv").stat().st_mtime_ns == eval_stamp
+
+
+@pytest.mark.slow
+def test_the_same_config_gives_a_byte_identical_report(ray_local, tmp_path):
+    """Collection, training (with selection), evaluation and report, twice from scratch: the same
+    dataset bytes and the same report.csv (README, "Determinism")."""
+    runs = []
+    for attempt in ("first", "second"):
+        overrides = [*TINY, "seeds=[0]", f"output_dir={tmp_path / attempt}", f"data_dir={tmp_path / attempt / 'data'}", "name=twice"]
+        assert main(["run", "configs/quickstart.yaml", "--quiet"] + [a for o in overrides for a in ("--set", o)]) == 0
+        runs.append(tmp_path / attempt / "twice")
+    first, second = runs
+    for csv_path in sorted((first / "eval").glob("*.csv")):
+        assert csv_path.read_bytes() == (second / "eval" / csv_path.name).read_bytes(), csv_path.name
+    assert (first / "report" / "report.csv").read_bytes() == (second / "report" / "report.csv").read_bytes()

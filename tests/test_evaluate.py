@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rlgen.core.levels import LevelSplit
-from rlgen.evaluate import evaluate_policies, make_jobs, mean_return_scorer, play_jobs
+from rlgen.evaluate import evaluate_policies, make_jobs, validation_scorer, play_jobs
 
 
 class FixedAction:
@@ -47,9 +47,10 @@ def test_play_jobs_records_each_job_once_in_order():
 def test_model_selection_refuses_test_levels():
     split = LevelSplit.with_diversity(10)
     with pytest.raises(ValueError, match="validation"):
-        mean_return_scorer("maze", "easy", make_jobs(split, ("test",), 2, 1))
-    score = mean_return_scorer("maze", "easy", make_jobs(split, ("validation",), 2, 1))
-    assert score(FixedAction(4)) == 0.0  # a no-op never solves a maze
+        validation_scorer("maze", "easy", make_jobs(split, ("test",), 2, 1))
+    score = validation_scorer("maze", "easy", make_jobs(split, ("validation",), 2, 1))
+    returns = score(FixedAction(4))
+    assert returns.shape == (2,) and not returns.any()  # one return per validation episode; a no-op never solves a maze
 
 
 def test_ray_evaluation_matches_in_process(ray_local):

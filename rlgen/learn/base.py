@@ -21,7 +21,13 @@ A run folder holds, and nothing is pickled:
   reloaded with `torch.load(..., weights_only=True)`.
 - `learner.json`: the algorithm name, the rlgen config, d3rlpy's serialized config (its encoder,
   observation scaler and every hyperparameter), observation shape, action size, the decision
-  transformer's target return, training seconds, steps and every validation result.
+  transformer's target return, training seconds, steps and, when the run validated, the
+  checkpoint selection (`rlgen.learn.selection`: every checkpoint's validation mean with its
+  interval, the best, the final, and which was kept and why).
+- `model.pt` always holds the *final* weights. When selection kept an earlier checkpoint (only
+  when validation tells it apart from the final one beyond noise), its weights go to
+  `selected/` (`SELECTED_DIR`: `model.pt` and `learner.json`), so an evaluation can play either
+  (`evaluate.checkpoint`).
 - `train_log.csv`: step, mean of each loss since the previous row, validation value (empty
   where none was measured).
 """
@@ -53,7 +59,8 @@ from d3rlpy.preprocessing import MinMaxObservationScaler
 
 from rlgen.learn.encoders import ImpalaEncoderFactory, encoder_factory_for
 from rlgen.learn.policy import QLearningPolicy
-from rlgen.learn.registry import LEARNER_FILE, TrainedLearner, Validator, register_learner
+from rlgen.learn.registry import LEARNER_FILE, SELECTED_DIR, TrainedLearner, Validator, register_learner
+from rlgen.learn.selection import select_checkpoint
 from rlgen.policies.base import Policy
 
 __all__ = [
@@ -86,9 +93,11 @@ class LearnerConfig:
     """Minibatch size (the paper: 256-512). Transitions, or for DT sequences of `context_size`."""
     learning_rate: float = 5e-4
     """Adam learning rate (the paper: 5e-4)."""
-    validate_every: int = 10_000
-    """Call the caller's `validate(policy)` every this many gradient steps and at the end, and keep
-    the best-scoring weights; 0 = never (the final weights are the model)."""
+    validate_every: int = 0
+    """Validate every this many gradient steps and at the end (`validate(policy)`: per-episode
+    returns on validation levels), and select a checkpoint by `rlgen.learn.selection`'s rule (an
+    earlier checkpoint replaces the final weights only when it beats them beyond noise); 0 = never
+    (the default: the final weights are the model)."""
     log_every: int = 100
     """Write a `train_log.csv` row (mean losses over the window) every this many gradient steps."""
     encoder_channels: tuple[int, ...] = (16, 32, 32)
@@ -229,9 +238,9 @@ def train_d3rlpy(
         return buffer.sample_trajectory_batch(config.batch_size, length=context_size)
 
     validating = validate is not None and config.validate_every > 0
-    validation: list[tuple[int, float]] = []
-    best: tuple[int, float] | None = None
-    best_state: dict[str, dict[str, torch.Tensor]] | None = None
+    validation: list[tuple[int, np.ndarray]] = []
+    states: dict[int, dict[str, dict[str, torch.Tensor]]] = {}  # only the best-so-far is kept
+    best_mean = -math.inf
     train_seconds = validation_seconds = sample_seconds = 0.0
     log = _TrainLog(out_dir / TRAIN_LOG_FILE)
     progress = tqdm(total=config.steps, disable=not show_progress, desc=f"{algo_name} (seed {seed})")
@@ -248,14 +257,15 @@ def train_d3rlpy(
             value = None
             if validating and (step % config.validate_every == 0 or step == config.steps):
                 start = time.perf_counter()
-                value = float(validate(make_policy(algo)))  # type: ignore[misc]
+                returns = np.atleast_1d(np.asarray(validate(make_policy(algo)), dtype=np.float64))  # type: ignore[misc]
                 validation_seconds += time.perf_counter() - start
-                if not math.isfinite(value):
-                    raise ValueError(f"validate() returned {value} at step {step}")
-                validation.append((step, value))
-                if best is None or value > best[1]:
-                    best = (step, value)
-                    best_state = {name: _cpu_copy(m.state_dict()) for name, m in modules.items()}
+                if returns.size == 0 or not np.isfinite(returns).all():
+                    raise ValueError(f"validate() returned {returns} at step {step}: expected finite per-episode returns")
+                validation.append((step, returns))
+                value = float(returns.mean())
+                if value >= best_mean and step < config.steps:  # ties: the latest; the final weights are kept anyway
+                    best_mean = value
+                    states = {step: {name: _cpu_copy(m.state_dict()) for name, m in modules.items()}}
             if value is not None or step % config.log_every == 0 or step == config.steps:
                 log.write_row(step, value)
             if show_progress and step % 10 == 0:
@@ -265,10 +275,7 @@ def train_d3rlpy(
         progress.close()
         log.close()
 
-    if best_state is not None:
-        for name, module in modules.items():
-            module.load_state_dict(best_state[name])
-
+    selection = select_checkpoint(validation, seed=seed) if validation else None
     meta = {
         "algo": algo_name,
         "config": to_dict(config),
@@ -284,9 +291,8 @@ def train_d3rlpy(
         "validation_seconds": round(validation_seconds, 3),
         "sample_seconds": round(sample_seconds, 3),
         "steps_per_second": round(config.steps / train_seconds, 3) if train_seconds > 0 else None,
-        "validation": [[s, v] for s, v in validation],
-        "best_validation_step": best[0] if best else None,
-        "best_validation_value": best[1] if best else None,
+        "validation": [[s, float(r.mean())] for s, r in validation],
+        "selection": None if selection is None else selection.to_dict(),
         "dataset": {
             "episodes": len(episode_summary(buffer)[0]),
             "transitions": int(buffer.transition_count),
@@ -301,7 +307,14 @@ def train_d3rlpy(
         },
         **(extra_meta or {}),
     }
+    # Final weights first; a selected earlier checkpoint beside them (the returned policy is it).
     save_checkpoint(out_dir, modules, meta)
+    if selection is not None and selection.kept == "best":
+        for name, module in modules.items():
+            module.load_state_dict(states[selection.best.step][name])
+        save_checkpoint(out_dir / SELECTED_DIR, modules, {**meta, "checkpoint_step": selection.best.step})
+    elif (out_dir / SELECTED_DIR).exists():
+        _remove_checkpoint(out_dir / SELECTED_DIR)  # a previous run's selection is not this one's
     return TrainedLearner(
         algo=algo_name,
         config=config,
@@ -310,15 +323,21 @@ def train_d3rlpy(
         steps=config.steps,
         train_seconds=train_seconds,
         validation_seconds=validation_seconds,
-        validation=tuple(validation),
-        best_step=best[0] if best else None,
-        best_value=best[1] if best else None,
+        validation=tuple((s, float(r.mean())) for s, r in validation),
+        selection=None if selection is None else selection.to_dict(),
         target_return=target_return,
     )
 
 
+def _remove_checkpoint(folder: Path) -> None:
+    for name in (MODEL_FILE, LEARNER_FILE):
+        (folder / name).unlink(missing_ok=True)
+    folder.rmdir()
+
+
 def save_checkpoint(out_dir: Path, modules: dict[str, torch.nn.Module], meta: dict[str, Any]) -> None:
     """Write `model.pt` (state dicts only) then `learner.json`, each atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save({name: m.state_dict() for name, m in modules.items()}, buf)
     atomic_write_bytes(out_dir / MODEL_FILE, buf.getvalue())

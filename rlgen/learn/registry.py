@@ -28,8 +28,9 @@ them to configs, sweeps, the evaluator and reports. A minimal plain-torch learne
 
     register_learner("mine", MyConfig, my_fit, load_fn=my_load)  # my_load(out_dir, device, *, greedy)
 
-`validate(policy) -> float` is the caller's scorer: the mean return of `policy` on the
-*validation* levels. Learners call it to select the best weights; they never see other levels.
+`validate(policy) -> np.ndarray` is the caller's scorer: the per-episode returns of `policy` on
+the *validation* levels. Learners call it to select a checkpoint (`rlgen.learn.selection`: only
+one that beats the final weights beyond noise); they never see other levels.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+import numpy as np
 import torch
 
 from rlgen.core.games import UnknownNameError
@@ -47,6 +49,7 @@ from rlgen.policies.base import Policy
 
 __all__ = [
     "LEARNER_FILE",
+    "SELECTED_DIR",
     "import_modules",
     "LearnerEntry",
     "TrainedLearner",
@@ -63,8 +66,15 @@ __all__ = [
 LEARNER_FILE = "learner.json"
 """Written into every run's folder; its `algo` key names the learner that can load it."""
 
-Validator = Callable[[Policy], float]
-"""`validate(policy) -> mean return on the validation levels`, supplied by the caller."""
+SELECTED_DIR = "selected"
+"""A run's subfolder holding an earlier checkpoint that model selection kept instead of the final
+weights (`rlgen.learn.selection`); absent when the final weights are the selected model. It
+holds its own `learner.json`, so `load_policy` loads it like any run folder."""
+
+Validator = Callable[[Policy], np.ndarray]
+"""`validate(policy) -> (E,) returns of the validation episodes`, supplied by the caller; the same
+episodes (levels and environment seeds) in the same order at every call, so checkpoints compare
+paired (`rlgen.learn.selection`)."""
 
 
 def import_modules(names: tuple[str, ...] | list[str]) -> None:
@@ -106,9 +116,9 @@ class LoadFn(Protocol):
 class TrainedLearner:
     """What `fit` returns: the trained policy and the record of how it was trained.
 
-    `validation` holds every (gradient step, validation value) the run measured; `best_step` and
-    `best_value` are the entry whose weights became the final model (None without validation,
-    where the final weights are the model).
+    `validation` holds every (gradient step, mean validation return) the run measured;
+    `selection` is `rlgen.learn.selection.Selection.to_dict()` (None without validation, where
+    the final weights are the model); `policy` plays the selected weights.
     """
 
     algo: str
@@ -119,8 +129,7 @@ class TrainedLearner:
     train_seconds: float = 0.0
     validation_seconds: float = 0.0
     validation: tuple[tuple[int, float], ...] = ()
-    best_step: int | None = None
-    best_value: float | None = None
+    selection: dict | None = None
     target_return: float | None = None
     """The return the decision transformer is conditioned on (None for other learners)."""
 

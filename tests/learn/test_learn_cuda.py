@@ -10,6 +10,7 @@ from d3rlpy.algos import GreedyTransformerActionSampler
 
 import rlgen.learn as learn
 from rlgen.learn.base import load_algo
+from rlgen.learn.registry import SELECTED_DIR
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -20,13 +21,14 @@ def test_auto_device_picks_the_gpu():
 
 @pytest.mark.parametrize("algo", ["bc", "cql", "dt"])
 def test_fit_on_gpu_reload_anywhere(algo, tiny, synthetic_buffer, tmp_path):
-    values = iter([2.0, 1.0, 0.0, 0.5])
+    values = iter(np.full(20, v) for v in [2.0, 1.0, 0.0, 0.5])  # 20 episodes each: step 1 beats the final clearly
     params = {**tiny[algo], "validate_every": 1}
     trained = learn.fit(
         learn.learner_config(algo, params), synthetic_buffer, seed=0, device="cuda:0", out_dir=tmp_path,
         validate=lambda policy: next(values), show_progress=False,
     )
-    assert trained.best_step == 1
+    assert trained.selection["kept"] == "best" and trained.selection["selected_step"] == 1
+    tmp_path = tmp_path / SELECTED_DIR  # the selected weights, which `trained.policy` plays
     frames = np.random.default_rng(1).integers(0, 256, (6, 64, 64, 3), dtype=np.uint8)
     results = []
     for policy in (trained.policy, learn.load_policy(tmp_path, "cuda:0"), learn.load_policy(tmp_path, "cpu")):

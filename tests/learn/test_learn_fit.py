@@ -10,7 +10,7 @@ import torch
 
 import rlgen.learn as learn
 from rlgen.learn.base import MODEL_FILE, TRAIN_LOG_FILE
-from rlgen.learn.registry import LEARNER_FILE
+from rlgen.learn.registry import LEARNER_FILE, SELECTED_DIR
 
 
 def _state(policy) -> dict[str, torch.Tensor]:
@@ -32,7 +32,7 @@ def _act(policy, frames: np.ndarray) -> np.ndarray:
 def test_fit_save_reload_gives_identical_actions(algo, tiny, procgen_buffer, procgen_frames, tmp_path):
     config = learn.learner_config(algo, tiny[algo])
     trained = learn.fit(config, procgen_buffer, seed=0, device="cpu", out_dir=tmp_path / "run", show_progress=False)
-    assert trained.algo == algo and trained.steps == 4 and trained.best_step is None
+    assert trained.algo == algo and trained.steps == 4 and trained.selection is None
     assert {p.name for p in (tmp_path / "run").iterdir()} == {MODEL_FILE, LEARNER_FILE, TRAIN_LOG_FILE}
     assert not Path("d3rlpy_logs").exists()
 
@@ -61,32 +61,64 @@ def test_fit_save_reload_gives_identical_actions(algo, tiny, procgen_buffer, pro
     assert all(np.isfinite(float(r["loss"])) for r in rows) and all(r["validation"] == "" for r in rows)
 
 
-@pytest.mark.parametrize("algo", ["bc", "dt"])
-def test_validation_keeps_the_best_weights(algo, tiny, procgen_buffer, tmp_path):
-    scripted = iter([1.0, 5.0, 2.0, 4.0])  # steps 1, 2, 3 and the end (4): best at step 2
+def _fit_validated(algo, tiny, buffer, out_dir, returns_per_check):
+    """Fit with `validate_every=1`, the validator answering the scripted per-episode returns in
+    turn; returns (trained, weights seen at each validation, by step)."""
+    scripted = iter(returns_per_check)
     snapshots: dict[int, dict[str, torch.Tensor]] = {}
 
-    def validate(policy) -> float:
+    def validate(policy) -> np.ndarray:
         snapshots[len(snapshots) + 1] = _state(policy)
         assert policy.act(np.zeros((2, 64, 64, 3), np.uint8)).shape == (2,)
-        return next(scripted)
+        return np.asarray(next(scripted), dtype=np.float64)
 
     params = {**tiny[algo], "validate_every": 1, "log_every": 10}
     trained = learn.fit(
-        learn.learner_config(algo, params), procgen_buffer, seed=0, device="cpu",
-        out_dir=tmp_path / "run", validate=validate, show_progress=False,
+        learn.learner_config(algo, params), buffer, seed=0, device="cpu", out_dir=out_dir, validate=validate, show_progress=False,
     )
-    assert trained.validation == ((1, 1.0), (2, 5.0), (3, 2.0), (4, 4.0))
-    assert (trained.best_step, trained.best_value) == (2, 5.0)
-    assert any(not torch.equal(snapshots[2][k], snapshots[4][k]) for k in snapshots[2])  # training moved on
+    return trained, snapshots
 
-    final = _state(learn.load_policy(tmp_path / "run"))
-    assert all(torch.equal(final[k], snapshots[2][k]) for k in snapshots[2])
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("algo", ["bc", "dt"])
+def test_selection_keeps_a_checkpoint_that_beats_the_final_one_beyond_noise(algo, tiny, procgen_buffer, tmp_path):
+    solved = np.full(40, 10.0)
+    failed = np.zeros(40)
+    half = np.tile([10.0, 0.0], 20)
+    trained, snapshots = _fit_validated(algo, tiny, procgen_buffer, tmp_path / "run", [failed, solved, half, failed])
+    assert trained.validation == ((1, 0.0), (2, 10.0), (3, 5.0), (4, 0.0))
+    assert trained.selection["kept"] == "best" and trained.selection["selected_step"] == 2
+    assert trained.selection["difference_ci"] == [10.0, 10.0]
+    assert not _same(snapshots[2], snapshots[4])  # training moved on
+
+    # model.pt keeps the final weights; selected/ the kept checkpoint, which the returned policy plays
+    assert _same(_state(learn.load_policy(tmp_path / "run")), snapshots[4])
+    assert _same(_state(learn.load_policy(tmp_path / "run" / SELECTED_DIR)), snapshots[2])
+    assert _same(_state(trained.policy), snapshots[2])
     meta = json.loads((tmp_path / "run" / LEARNER_FILE).read_text())
-    assert (meta["best_validation_step"], meta["best_validation_value"]) == (2, 5.0)
+    assert meta["selection"]["selected_step"] == 2 and len(meta["selection"]["checkpoints"]) == 4
+    assert meta["selection"]["final"]["mean"] == 0.0 and meta["selection"]["best"]["ci_low"] == 10.0
     with open(tmp_path / "run" / TRAIN_LOG_FILE) as f:
         rows = list(csv.DictReader(f))
     assert [(int(r["step"]), float(r["validation"])) for r in rows] == list(trained.validation)
+
+    # retrained where selection keeps the final weights: the old selected/ goes
+    trained, snapshots = _fit_validated(algo, tiny, procgen_buffer, tmp_path / "run", [failed, failed, failed, solved])
+    assert trained.selection["kept"] == "final" and not (tmp_path / "run" / SELECTED_DIR).exists()
+
+
+def test_selection_keeps_the_final_weights_when_the_best_is_within_noise(tiny, procgen_buffer, tmp_path):
+    # ten near-random episodes a check, as ten maze validation levels give: 6, 7, 4, then 5 solved
+    coin = [np.array([10.0] * k + [0.0] * (10 - k))[np.random.default_rng(k).permutation(10)] for k in (6, 7, 4, 5)]
+    trained, snapshots = _fit_validated("bc", tiny, procgen_buffer, tmp_path / "run", coin)
+    selection = trained.selection
+    assert selection["best"]["step"] != 4 and selection["kept"] == "final" and selection["selected_step"] == 4
+    assert selection["difference_ci"][0] <= 0 < selection["difference_ci"][1] and "includes 0" in selection["reason"]
+    assert not (tmp_path / "run" / SELECTED_DIR).exists()
+    assert _same(_state(trained.policy), snapshots[4])
 
 
 def test_same_seed_gives_the_same_weights(tiny, procgen_buffer, tmp_path):

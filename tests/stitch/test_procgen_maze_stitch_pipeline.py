@@ -42,7 +42,7 @@ def test_procgen_maze_stitch_track_end_to_end(ray_local, tmp_path, capsys):
     behaviour = [r for r in rows if r["policy"] == "behaviour"]
     assert all(float(r["success_rate"]) > 0.8 for r in behaviour)  # the unconfined oracle solves the placed pairs
     meta = json.loads((run / "train" / "bc-aug-seed0" / "learner.json").read_text())
-    assert meta["action_size"] == 5 and meta["best_validation_step"] is not None
+    assert meta["action_size"] == 5 and meta["selection"] is not None
 
     capsys.readouterr()
     assert main(["stitch", "audit", "configs/stitch_procgen.yaml", *sets]) == 0

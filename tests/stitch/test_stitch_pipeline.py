@@ -52,7 +52,7 @@ def test_stitch_track_end_to_end(ray_local, tmp_path, capsys):
     assert "## Stitching: success rate" in markdown and "stitching audit" in markdown
     # model selection saw validation pairs only: the trained runs never played a test level
     meta = json.loads((run / "train" / "bc-aug-seed0" / "learner.json").read_text())
-    assert meta["action_size"] == 5 and meta["best_validation_step"] is not None
+    assert meta["action_size"] == 5 and meta["selection"] is not None
 
     capsys.readouterr()
     assert main(["stitch", "audit", "configs/stitch.yaml"] + [a for o in overrides for a in ("--set", o)]) == 0
