@@ -348,19 +348,26 @@ def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[
     """One report over every trial's evaluation records: rows per (dataset, policy, split).
 
     With `points` (dataset name -> its overrides), the report ends with the trends against each
-    numeric axis (`rlgen.trends`: test IQM and gap against `levels.train`, `collect.transitions`).
+    numeric axis (`rlgen.trends`: test IQM and gap against `levels.train`, `collect.transitions`),
+    with each dataset's distinct frames from its manifest, and a warning where a larger dataset
+    holds no new frames (the size axis then measures repetition).
     """
     from rlgen.core.provenance import provenance
     from rlgen.data.dataset import load_dataset
+    from rlgen.data.manifest import frame_diversity
     from rlgen.report import build_report, load_records
 
     paths = sorted(p for c in configs for p in (c.run_dir / "eval").glob("*.csv"))
     if not paths:
         raise FileNotFoundError(f"no evaluation records under {sweep_dir}; no trial has finished")
-    datasets = {}
+    datasets, diversity = {}, {}
     for c in configs:
         root = c.dataset_dir()
-        datasets[c.name] = {"path": str(root), "manifest_sha256": load_dataset(root, verify=False).sha256 if root.exists() else "unknown"}
+        dataset = load_dataset(root, verify=False) if root.exists() else None
+        diversity[c.name] = None if dataset is None else frame_diversity(dataset.manifest)
+        datasets[c.name] = {"path": str(root), "manifest_sha256": "unknown" if dataset is None else dataset.sha256}
+        if diversity[c.name] is not None:
+            datasets[c.name]["distinct_frames"] = diversity[c.name]["distinct_frames"]
     prov = {
         "sweep": str(sweep_dir / "sweep.yaml"),
         "datasets": datasets,
@@ -374,7 +381,8 @@ def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[
         from rlgen.trends import write_trends
 
         table = pd.read_csv(sweep_dir / REPORT_DIR / "report.csv")
-        trends = write_trends(table, {name: p for name, p in points.items() if name in set(table["dataset"])}, sweep_dir / REPORT_DIR)
+        reported = {name: p for name, p in points.items() if name in set(table["dataset"])}
+        trends = write_trends(table, reported, sweep_dir / REPORT_DIR, diversity)
         if trends:
             head, sep, rest = markdown.partition("\n## How to read these numbers")
             markdown = head + "\n".join(trends) + sep + rest

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from rlgen.core.typed import ConfigError
-from rlgen.sweep import load_sweep, trials_of
+from rlgen.sweep import dataset_points, load_sweep, sweep_report, trials_of
 
 QUICKSTART = str(Path("configs/quickstart.yaml").resolve())
 
@@ -80,6 +80,40 @@ def test_bad_sweeps_are_refused_naming_the_problem(tmp_path):
         load_sweep(write_sweep(tmp_path, datasets={"levels.train": 3}))
     with pytest.raises(ConfigError, match="transitons"):
         load_sweep(write_sweep(tmp_path, datasets={"collect.transitons": [3]}))
+
+
+def test_report_warns_when_a_larger_dataset_holds_no_new_frames(ray_local, tmp_path):
+    # A deterministic planner on 2 levels: 3x the transitions replays the same two paths. The
+    # distinct frames come from the real manifests; the evaluation records are hand-made.
+    import pandas as pd
+
+    from rlgen.collect import collect_dataset
+    from rlgen.trends import SIZE_WARNING
+    from tests.test_report import BASES, make_records
+
+    path = write_sweep(
+        tmp_path,
+        set=["collect.policy={name: maze_planner}", "levels.train=2", "collect.shard_transitions=1000",
+             "collect.envs_per_worker=4", "collect.num_workers=2", "ray.num_cpus=2"],
+        datasets={"collect.transitions": [1000, 3000]},
+        learners=[{"algo": "bc", "steps": 10}],
+        output_dir=str(tmp_path / "runs"),
+    )  # fmt: skip
+    sweep, configs = load_sweep(path)
+    frames = []
+    for config in configs:
+        dataset = collect_dataset(config, progress=False)
+        frames.append(dataset.manifest.diversity["distinct_frames"])
+        bases = {key: BASES[key] for key in [("bc", "learner"), ("random", "reference")]}
+        records = [{**r, "dataset": config.name, "dataset_sha256": dataset.sha256} for r in make_records(bases)]
+        (config.run_dir / "eval").mkdir(parents=True)
+        pd.DataFrame(records).to_csv(config.run_dir / "eval" / "records.csv", index=False)
+    assert frames[0] == frames[1] > 0
+    markdown = sweep_report(Path(configs[0].output_dir), configs, dataset_points(sweep, configs))
+    assert SIZE_WARNING in markdown
+    assert f"1,000 → 3,000 transitions (3.0x) hold {frames[0]:,} → {frames[1]:,} distinct frames (+0.0%)" in markdown
+    assert f"| {frames[0]:,} ({frames[0]:.1f}) | {frames[1]:,} ({frames[1] / 3:.1f}) |" in markdown  # frames (per 1k) per dataset
+    assert (Path(configs[0].output_dir) / "report" / "report.md").read_text() == markdown
 
 
 TINY = [

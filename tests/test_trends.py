@@ -59,3 +59,44 @@ def test_markdown_and_plots_cover_every_axis(tmp_path):
     # size 5000 exists only at 40 levels: the 4-level row has a dash in that column
     size_rows = [line for line in text.splitlines() if line.startswith("| 4 | bc |")]
     assert size_rows and all(line.rstrip(" |").endswith("–") for line in size_rows)
+
+
+def _diversity(frames: dict[str, int | None]) -> dict:
+    transitions = {name: point["collect.transitions"] for name, point in POINTS.items()}
+    return {
+        name: None if n is None else {"distinct_frames": n, "distinct_frames_per_1k_transitions": 1000 * n / transitions[name]}
+        for name, n in frames.items()
+    }
+
+
+def test_size_warning_fires_when_more_transitions_hold_no_new_frames(tmp_path):
+    # 5x the transitions at 40 levels, 2.5% more distinct frames: the size axis is repetition.
+    diversity = _diversity({"d-L4-1k": 50, "d-L40-1k": 400, "d-L40-5k": 410})
+    findings = trends.size_axis_findings(POINTS, diversity)
+    assert findings == [{
+        "setting": {"levels.train": 40}, "datasets": ("d-L40-1k", "d-L40-5k"),
+        "transitions": (1000.0, 5000.0), "distinct_frames": (400, 410),
+    }]  # fmt: skip
+    table = report.compute_report_table(_records(), n_resamples=200)
+    text = "\n".join(trends.write_trends(table, POINTS, tmp_path, diversity))
+    size_section = text.split("### Against `collect.transitions`")[1]
+    assert trends.SIZE_WARNING in size_section and "1,000 → 5,000 transitions (5.0x) hold 400 → 410 distinct frames (+2.5%)" in size_section
+    assert trends.SIZE_WARNING not in text.split("### Against `collect.transitions`")[0]  # only on the size axis
+    # every axis shows each dataset's distinct frames (per 1k transitions) in its columns
+    assert "| 40 | 400 (400.0) | 410 (82.0) |" in size_section
+    assert "| 1,000 | 50 (50.0) | 400 (400.0) |" in text.split("### Against `levels.train`")[1]
+
+
+def test_size_warning_stays_quiet_when_frames_grow_or_are_unknown(tmp_path):
+    table = report.compute_report_table(_records(), n_resamples=200)
+    for frames in ({"d-L4-1k": 50, "d-L40-1k": 400, "d-L40-5k": 2000}, {"d-L4-1k": 50, "d-L40-1k": 400, "d-L40-5k": None}):
+        diversity = _diversity(frames)
+        assert trends.size_axis_findings(POINTS, diversity) == []
+        text = "\n".join(trends.write_trends(table, POINTS, tmp_path, diversity))
+        assert trends.SIZE_WARNING not in text
+    assert "| 40 | 400 (400.0) | unknown |" in text  # an old manifest: unknown, never a guess
+    # 1.5x the transitions is too small a step to judge; 2x with 5% more frames is flagged
+    near = {"a": {"collect.transitions": 1000}, "b": {"collect.transitions": 1500}, "c": {"collect.transitions": 2000}}
+    counts = {"a": {"distinct_frames": 100}, "b": {"distinct_frames": 100}, "c": {"distinct_frames": 105}}
+    assert [f["datasets"] for f in trends.size_axis_findings(near, counts)] == [("a", "c")]
+    assert "Distinct frames" not in "\n".join(trends.write_trends(table, POINTS, tmp_path))  # no diversity given: as before
