@@ -91,7 +91,7 @@ def cmd_datasets_list(args: argparse.Namespace) -> None:
     from rlgen.catalog import load_catalog
     from rlgen.core.typed import ConfigError
     from rlgen.data.dataset import default_data_dir
-    from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest
+    from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, frame_diversity
 
     root = Path(args.data_dir) if args.data_dir else default_data_dir()
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
@@ -100,7 +100,14 @@ def cmd_datasets_list(args: argparse.Namespace) -> None:
         m = DatasetManifest.read(folder)
         skill = m.behaviour.get("skill", {}).get("mean_return")
         skill_text = f", behaviour return {skill:.2f}" if skill is not None else ""
-        return f"{m.transitions} transitions, {m.episodes} episodes, {len(m.shards)} shards{skill_text}"
+        diversity = frame_diversity(m)
+        diversity_text = (
+            f", distinct frames {diversity['distinct_frames_per_level']['mean']:.1f}/level, "
+            f"{diversity['distinct_frames_per_1k_transitions']:.1f}/1k transitions"
+            if diversity is not None
+            else ", distinct frames unknown"
+        )
+        return f"{m.transitions} transitions, {m.episodes} episodes, {len(m.shards)} shards{skill_text}{diversity_text}"
 
     carded: set[str] = set()
     try:
@@ -153,6 +160,19 @@ def cmd_datasets_verify(args: argparse.Namespace) -> None:
 
     dataset = load_dataset(args.dataset, Path(args.data_dir) if args.data_dir else None, verify=True)
     print(f"{dataset.name}: {len(dataset.manifest.shards)} shards verified (sha256), manifest sha256 {dataset.sha256}")
+    _print_data_summary(dataset.manifest)
+
+
+def _print_data_summary(m) -> None:
+    """The behaviour's measured skill and, beside it, how much the data varies: an expert's return
+    says nothing of whether its episodes repeat one path per level."""
+    from rlgen.data.manifest import describe_diversity, frame_diversity
+
+    skill = m.behaviour.get("skill", {})
+    if skill.get("episodes"):
+        low, high = skill["mean_return_ci95"]
+        print(f"behaviour {m.behaviour.get('label', m.behaviour.get('name'))}: mean return {skill['mean_return']:.2f} [{low:.2f}, {high:.2f}] on training levels")
+    print(f"data: {describe_diversity(frame_diversity(m))}")
 
 
 def cmd_datasets_build(args: argparse.Namespace) -> None:
@@ -175,6 +195,9 @@ def cmd_datasets_build(args: argparse.Namespace) -> None:
             f"behaviour {m.behaviour['label']} ({card.behaviour.skill}, target {card.behaviour.target_fraction:g} x the expert's return): "
             f"mean return {skill['mean_return']:.2f} [{low:.2f}, {high:.2f}] on training levels"
         )
+    from rlgen.data.manifest import describe_diversity, frame_diversity
+
+    print(f"data: {describe_diversity(frame_diversity(m))}")
 
 
 def cmd_datasets_import_paper(args: argparse.Namespace) -> None:

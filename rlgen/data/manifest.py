@@ -235,7 +235,7 @@ def frame_diversity(manifest: DatasetManifest | dict | str | Path) -> dict | Non
 def describe_diversity(section: dict | None) -> str:
     """One line for people: `352 distinct frames (17.6 per level, 17.6 per 1k transitions)`."""
     if section is None:
-        return "distinct frames unknown (manifest written before rlgen counted them)"
+        return "distinct frames unknown (not counted when this dataset was written: an older manifest, or an import)"
     per_level = section["distinct_frames_per_level"]
     return (
         f"{section['distinct_frames']:,} distinct frames ({per_level['mean']:.1f} per level, min {per_level['min']}, "

@@ -20,6 +20,7 @@ from rlgen.catalog import (
 from rlgen.cli import main
 from rlgen.core.games import GAMES
 from rlgen.core.typed import ConfigError
+from rlgen.data.dataset import load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +160,13 @@ def test_build_and_list_a_tiny_card_with_ray(ray_local, tmp_path, capsys):
     assert code == 0, out
     small = "procgen-maze-easy-L10-planner-500-s0-v2"
     assert f"dataset {small}: 500 transitions" in out and "(expert, target 1 x the expert's return): mean return" in out
+    diversity = load_dataset(small).manifest.diversity
+    per_level = f"{diversity['distinct_frames_per_level']['mean']:.1f}"
+    assert f"data: {diversity['distinct_frames']:,} distinct frames ({per_level} per level" in out
     code = main(["datasets", "list", "--scale", "0.0005", "--game", "maze"])
     out = capsys.readouterr().out
     assert code == 0 and f"built       {small}" in out and "1 built" in out
+    assert f"distinct frames {per_level}/level, {diversity['distinct_frames_per_1k_transitions']:.1f}/1k transitions" in out
     assert main(["datasets", "verify", small]) == 0
+    out = capsys.readouterr().out
+    assert "on training levels" in out and f"{diversity['distinct_frames']:,} distinct frames" in out
