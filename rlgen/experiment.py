@@ -190,7 +190,15 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
         "levels": {k: str(v) for k, v in (("train", config.levels.split.train), ("validation", config.levels.validation), ("test", config.levels.test))},
         **provenance(),
     }
-    return build_report(load_records(paths), config.run_dir / REPORT_DIR, provenance=prov)
+    return build_report(load_records(paths), config.run_dir / REPORT_DIR, provenance=prov, diversity=_diversity(config))
+
+
+def _diversity(config: ExperimentConfig) -> dict[str, str]:
+    """{dataset name: its distinct frames in words} for the datasets of the run's records."""
+    from rlgen.data.manifest import describe_diversity, frame_diversity
+
+    roots = [config.dataset_dir(), config.augmented_dataset_dir()]
+    return {root.name: describe_diversity(frame_diversity(root)) for root in roots if root is not None and root.exists()}
 
 
 def _run_summaries(config: ExperimentConfig) -> dict[str, dict]:

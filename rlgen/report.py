@@ -18,6 +18,12 @@ How the numbers are made, for each (policy, dataset, split):
   runs; `mean_ci_over` = "levels"): the uncertainty from the finite set of levels played. The
   statistic is the mean over tasks of the mean over levels of each level's mean normalized
   return; it equals `mean_normalized` when every run plays every level equally often.
+- `vs_random*` (every split row of a dataset that has a `random` reference, except random's
+  own): the policy's mean normalized score minus random play's on the same levels, with a 95%
+  interval from a bootstrap that resamples the policy's runs and the levels together (levels
+  within tasks; random's per-level scores are averaged over its runs). `vs_random_verdict` is
+  "above" when the interval lies above 0, "below" when below, else "not distinguishable":
+  every learner is read against random play, and a learner that cannot beat it measures the setup.
 - a gap row (split `GAP_SPLIT`) holds train minus test for the runs and tasks evaluated on
   both, with paired intervals over runs (`rlgen.stats.paired_difference_ci`,
   `mean_ci_over` = "runs (paired)"). A positive gap means worse on unseen levels.
@@ -83,6 +89,10 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "iqm_ci_low",
     "iqm_ci_high",
     "success_rate",
+    "vs_random",
+    "vs_random_ci_low",
+    "vs_random_ci_high",
+    "vs_random_verdict",
 )
 _INT_COLUMNS = ("n_runs", "n_tasks", "n_levels", "n_episodes")
 _KEY = ["policy", "dataset", "seed", "game", "mode", "split", "level_seed", "episode"]
@@ -303,6 +313,43 @@ def _gap_row(
     }
 
 
+RANDOM_REFERENCE = "random"
+VERDICTS = ("above", "below", "not distinguishable")
+_TIE = 1e-12
+
+
+def _per_level(episodes: pd.DataFrame, by: list[str]) -> pd.Series:
+    return episodes.groupby([*by, *_TASK, "level_seed"], sort=True)["normalized_return"].mean()
+
+
+def _vs_random(
+    episodes: pd.DataFrame, random: pd.DataFrame, rng: np.random.Generator, n_resamples: int
+) -> dict:
+    """Mean normalized score minus random play's on the levels both played, with an interval that
+    resamples the policy's runs and the levels (within tasks) together; see the module docstring."""
+    policy = _per_level(episodes, ["seed"]).unstack(["seed"])  # (levels, runs)
+    floor = _per_level(random, []).reindex(policy.index)
+    keep = policy.notna().all(axis=1) & floor.notna()
+    if not keep.any():
+        return {"vs_random": np.nan, "vs_random_ci_low": np.nan, "vs_random_ci_high": np.nan, "vs_random_verdict": pd.NA}
+    scores, floor = policy[keep].to_numpy(np.float64), floor[keep].to_numpy(np.float64)
+    tasks = policy.index[keep].droplevel("level_seed").map("/".join).to_numpy()
+    _, task_index, per_task = np.unique(tasks, return_inverse=True, return_counts=True)
+    weight = tasks.size / (per_task.size * per_task[task_index])  # every task weighs the same
+    levels, runs = scores.shape
+    point = float(np.mean((scores.mean(axis=1) - floor) * weight))
+    level_idx = np.empty((n_resamples, levels), dtype=np.int64)
+    for members in (np.flatnonzero(task_index == t) for t in range(per_task.size)):
+        level_idx[:, members] = members[rng.integers(0, members.size, size=(n_resamples, members.size))]
+    run_idx = rng.integers(0, runs, size=(n_resamples, 1, runs))
+    sample = scores[level_idx[:, :, None], run_idx].mean(axis=2) - floor[level_idx]  # (resamples, levels)
+    draws = np.mean(sample * weight[level_idx], axis=1)
+    low, high = (float(v) for v in np.quantile(draws, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2]))
+    # float summation order can leave an exact tie at +-1e-17: no evidence either way
+    verdict = VERDICTS[0] if low > _TIE else VERDICTS[1] if high < -_TIE else VERDICTS[2]
+    return {"vs_random": point, "vs_random_ci_low": low, "vs_random_ci_high": high, "vs_random_verdict": verdict}
+
+
 def policy_order(table: pd.DataFrame) -> list[str]:
     """Policies as reports list them: learners first, then references, each alphabetically."""
     kinds = table.groupby("policy")["kind"].first()
@@ -329,6 +376,8 @@ def _compute(frame: pd.DataFrame, bootstrap_seed: int, n_resamples: int) -> pd.D
     rows = []
     for dataset, by_dataset in frame.groupby("dataset", sort=True):
         sha = by_dataset["dataset_sha256"].iloc[0]
+        random = by_dataset[(by_dataset["policy"] == RANDOM_REFERENCE) & (by_dataset["kind"] == "reference")]
+        random_by_split = {split: group for split, group in random.groupby("split")}
         for policy in policy_order(by_dataset):
             episodes = by_dataset[by_dataset["policy"] == policy]
             kind = episodes["kind"].iloc[0]
@@ -336,6 +385,9 @@ def _compute(frame: pd.DataFrame, bootstrap_seed: int, n_resamples: int) -> pd.D
             for split in SPLITS:
                 if split in by_split:
                     row = _split_row(by_split[split], (dataset, policy, split), bootstrap_seed, n_resamples)
+                    if split in random_by_split and not (policy == RANDOM_REFERENCE and kind == "reference"):
+                        rng = _rng(bootstrap_seed, dataset, policy, split, "against random")
+                        row.update(_vs_random(by_split[split], random_by_split[split], rng, n_resamples))
                     rows.append({"dataset": dataset, "dataset_sha256": sha, "policy": policy, "kind": kind, **row})
             if "train" in by_split and "test" in by_split:
                 row = _gap_row(by_split["train"], by_split["test"], (dataset, policy), bootstrap_seed, n_resamples)
@@ -475,6 +527,26 @@ def _policy_label(policy: str, kind: str) -> str:
     return f"{policy} *(reference)*" if kind == "reference" else policy
 
 
+def _render_vs_random(by_dataset: pd.DataFrame, rows: Mapping, level: int) -> list[str]:
+    """The table that reads every policy against random play, with the verdict in words."""
+    body = []
+    for policy in policy_order(by_dataset):
+        cells = [rows.get((policy, split)) for split in SPLITS]
+        if all(c is None or pd.isna(c.vs_random) for c in cells):
+            continue
+        kind = by_dataset.loc[by_dataset["policy"] == policy, "kind"].iloc[0]
+        body.append([
+            _policy_label(policy, kind),
+            *("—" if c is None or pd.isna(c.vs_random)
+              else f"{c.vs_random:+.3f} [{_number(c.vs_random_ci_low)}, {_number(c.vs_random_ci_high)}] {c.vs_random_verdict}"
+              for c in cells),
+        ])  # fmt: skip
+    if not body:
+        return []
+    lines = [f"Against random play: mean normalized score minus random's on the same levels [{level}% CI over runs and levels]:", ""]
+    return lines + _markdown_table(["Policy", "Train", "Validation", "Test"], body) + [""]
+
+
 def render_markdown(
     table: pd.DataFrame,
     *,
@@ -483,6 +555,7 @@ def render_markdown(
     bootstrap_seed: int = 0,
     n_resamples: int = 2000,
     notes: Mapping[str, Sequence[str]] | None = None,
+    diversity: Mapping[str, str] | None = None,
 ) -> str:
     """The report as Markdown: per dataset, an IQM table (train, validation, test, gap) and a
     mean table with level intervals; a legend; then the data, seeds and provenance behind it.
@@ -490,6 +563,8 @@ def render_markdown(
     seeds: optional {dataset: {policy: [run seeds]}} listed in the data section.
     notes: optional {dataset: [notes]} printed under the dataset's heading, with a success rate
     per split table (`world_notes`: what a non-Procgen world says its scores mean).
+    diversity: optional {dataset: what its manifest says of its distinct frames}
+    (`rlgen.data.manifest.describe_diversity`), printed under the dataset's tables.
     """
     level = int(round(CONFIDENCE * 100))
     lines = ["# rlgen report", ""]
@@ -521,6 +596,9 @@ def render_markdown(
         lines += ["", f"Mean normalized score [{level}% CI over levels] and test success rate:", ""]
         lines += _markdown_table(["Policy", "Train", "Validation", "Test", "Test success"], mean_body)
         lines.append("")
+        lines += _render_vs_random(by_dataset, rows, level)
+        if (diversity or {}).get(dataset):
+            lines += [f"Data: {diversity[dataset]}.", ""]
         if (notes or {}).get(dataset):
             success_body = [
                 [_policy_label(p, by_dataset.loc[by_dataset["policy"] == p, "kind"].iloc[0]),
@@ -549,6 +627,10 @@ def render_markdown(
         "means the policy does worse on levels it has not seen.",
         "- The mean table's intervals resample evaluation levels (within each task, pooled over runs): "
         "the uncertainty from the finite set of levels played.",
+        "- Against random play: each policy's mean normalized score minus the random policy's on the same "
+        "levels; the interval resamples the policy's runs and the levels together. *above* / *below*: the "
+        "interval excludes 0; *not distinguishable*: it does not, and no claim of beating (or losing to) "
+        "random play can be read from that split.",
         "- Reference rows (*(reference)*) are not trained on the dataset: a random policy, the "
         "behaviour policy that collected it, or a world's own (`ppo`: the online PPO policy trained on the "
         "same training levels; WebShop's `oracle` and `rule`). They mark the floor, the data's own skill "
@@ -721,6 +803,7 @@ def build_report(
     provenance: Mapping,
     bootstrap_seed: int = 0,
     n_resamples: int = 2000,
+    diversity: Mapping[str, str] | None = None,
 ) -> str:
     """Write report.csv, report.md, train_vs_test.png and gap.png into `out_dir`; return the Markdown.
 
@@ -737,7 +820,7 @@ def build_report(
     }
     markdown = render_markdown(
         table, provenance=provenance, seeds=seeds, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples,
-        notes=world_notes(frame),
+        notes=world_notes(frame), diversity=diversity,
     )
     stitching = compute_stitching_table(frame, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples)
     out_dir = Path(out_dir)

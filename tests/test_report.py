@@ -343,3 +343,32 @@ def test_non_procgen_games_skip_cobbe_check():
         r.update(game="webshop", mode="default", normalized_return=0.3)
     table = report.compute_report_table(records, n_resamples=10)
     assert row(table, "bc", "test")["mean_normalized"] == pytest.approx(0.3)
+
+
+def test_every_policy_is_read_against_random_play_on_the_same_levels():
+    table = report.compute_report_table(make_records(), n_resamples=500)
+    rows = {(r.policy, r.split): r for r in table.itertuples()}
+    # bc minus random on the test levels: the level offsets cancel, leaving the run means' mean
+    bc_test = rows[("bc", "test")]
+    assert bc_test.vs_random == pytest.approx(np.mean([0.25, 0.35, 0.45, 0.65]) - 0.1)
+    assert bc_test.vs_random_ci_low > 0 and bc_test.vs_random_verdict == "above"
+    # cql's test runs straddle random's 0.1 (0.3, 0.5, 0.1): resampling runs can give 0.1 alone
+    assert rows[("cql", "test")].vs_random_ci_low == pytest.approx(0.0) and rows[("cql", "train")].vs_random_verdict == "above"
+    assert rows[("cql", "test")].vs_random_verdict == "not distinguishable"
+    assert pd.isna(rows[("random", "test")].vs_random) and pd.isna(rows[("bc", report.GAP_SPLIT)].vs_random)
+
+
+def test_a_policy_worse_than_random_is_said_to_be_below_it():
+    bases = {**BASES, ("random", "reference"): {"train": [0.95], "validation": [0.95], "test": [0.95]}}
+    table = report.compute_report_table(make_records(bases), n_resamples=500)
+    verdicts = table.set_index(["policy", "split"])["vs_random_verdict"]
+    assert verdicts[("bc", "test")] == "below" and verdicts[("cql", "train")] == "below"
+    markdown = report.render_markdown(table, provenance={}, diversity={DATASET: "352 distinct frames (17.6 per level)"})
+    assert "Against random play" in markdown and "below" in markdown and "Data: 352 distinct frames" in markdown
+
+
+def test_without_a_random_reference_there_is_no_verdict():
+    bases = {k: v for k, v in BASES.items() if k[0] != "random"}
+    table = report.compute_report_table(make_records(bases), n_resamples=200)
+    assert table["vs_random"].isna().all()
+    assert "minus random's on the same levels [" not in report.render_markdown(table, provenance={})
