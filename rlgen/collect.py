@@ -332,7 +332,6 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
         remove_stray_temporaries(shard_dir)  # left by an actor killed mid-write (its shard was redone)
     ordered = [records[i] for i in range(config.collect.num_shards)]
     manifest = DatasetManifest(
-        diversity=_diversity(ordered, shard_dir),
         name=config.dataset_name,
         env=world.manifest_env,
         levels=config.levels.split,
@@ -345,6 +344,7 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
         seed=config.collect.seed,
         config=spec,
         provenance=provenance(),
+        diversity=_diversity(ordered, shard_dir),
     )
     manifest.write(root)
     return load_dataset(root)
