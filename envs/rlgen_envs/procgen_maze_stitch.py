@@ -34,7 +34,10 @@ Contract (as `rlgen_envs.StitchMazeVecEnv`):
   mode, the same for every level; a level's maze is 3 x 3 to 15 x 15 cells inside it, walls
   around): agent row, col, goal row, col, the S x S walls, the agent's and the goal's one-hot
   planes, exactly the grid maze's layout (`vector_observation`). The goal is in the observation
-  and relabelling it is exact: rewrite entries 2-3 and the goal plane. `obs_mode="image"`:
+  and relabelling it is exact: rewrite entries 2-3 and the goal plane. `obs_mode="egocentric"`:
+  the grid maze's agent-centred view (`rlgen_envs.stitch_maze.egocentric_observation`: the walls
+  in a (2S - 1)-wide window centred on the mouse, then the cheese's offset one-hot), uint8
+  (2 (2S - 1)^2,); relabelling redraws the goal plane exactly. `obs_mode="image"`:
   Procgen's own 64 x 64 x 3 frames, read after the placement. The cheese is drawn by Procgen,
   so a relabelled goal cannot be redrawn exactly without the saved state (which datasets do not
   store); worlds refuse augmentation on frames rather than paint an approximate cheese.
@@ -53,6 +56,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlgen_envs.procgen_maze import MazeState, parse_maze_state, place_task
+from rlgen_envs.stitch_maze import OBS_MODES, egocentric_observation, egocentric_size
 from rlgen_envs.stitch_vec import StitchTask, TaskSampler
 
 PROCGEN_ACTIONS = np.array([4, 5, 3, 1, 7], dtype=np.int32)
@@ -132,7 +136,10 @@ def vector_observation(agents: np.ndarray, goals: np.ndarray, walls: np.ndarray)
 
 
 def relabel_vector_goals(observations: np.ndarray, new_goals: np.ndarray) -> np.ndarray:
-    """Vector observations with the goal replaced (entries 2-3 and the goal plane); exact."""
+    """Vector observations with the goal replaced (entries 2-3 and the goal plane); exact.
+
+    (Egocentric observations: `rlgen_envs.stitch_maze.egocentric_goals`, which needs the agent's cells.)
+    """
     obs = np.asarray(observations)
     size = int(round(np.sqrt((obs.shape[1] - 4) / 3)))
     if vector_size(size) != obs.shape[1]:
@@ -170,8 +177,8 @@ class ProcgenMazeStitchVecEnv(gymnasium.vector.VectorEnv):
     ) -> None:
         from procgen import ProcgenGym3Env
 
-        if obs_mode not in ("vector", "image"):
-            raise ValueError(f"obs_mode must be 'vector' or 'image', got {obs_mode!r}")
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         if num_envs < 1 or num_levels < 1 or start_level < 0 or not 1 <= max_episode_steps < 500:
             raise ValueError("need num_envs >= 1, num_levels >= 1, start_level >= 0 and 1 <= max_episode_steps < 500 (Procgen's own limit)")
         self.num_envs, self.start_level, self.num_levels = num_envs, start_level, num_levels
@@ -185,6 +192,9 @@ class ProcgenMazeStitchVecEnv(gymnasium.vector.VectorEnv):
         self.action_space = spaces.MultiDiscrete(np.full(num_envs, len(MOVES)))
         if obs_mode == "image":
             self.single_observation_space = spaces.Box(0, 255, (64, 64, 3), np.uint8)
+        elif obs_mode == "egocentric":
+            n = egocentric_size(self.size)
+            self.single_observation_space = spaces.Box(np.zeros(n, np.uint8), np.ones(n, np.uint8), (n,), np.uint8)
         else:
             n = vector_size(self.size)
             self.single_observation_space = spaces.Box(np.zeros(n, np.uint8), vector_maxima(self.size), (n,), np.uint8)
@@ -327,4 +337,6 @@ class ProcgenMazeStitchVecEnv(gymnasium.vector.VectorEnv):
     def _observe(self, slots: np.ndarray) -> np.ndarray:
         if self.obs_mode == "image":
             return np.asarray(self._frames)[slots].copy()
+        if self.obs_mode == "egocentric":
+            return egocentric_observation(self.agents[slots], self.goals[slots], self._walls[slots])
         return vector_observation(self.agents[slots], self.goals[slots], self._walls[slots])

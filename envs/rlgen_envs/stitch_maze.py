@@ -21,6 +21,15 @@ point/ant mazes with k-means waypoints; see ../shared/reference/stitching.md). H
   to the walls (measured: BC's MLP on the 229 entries alone reached 0.2 success on training
   levels' ordinary pairs, barely above random). Small integers, never float32, so datasets
   store them as they store frames; learners scale each entry by its maximum (`VECTOR_MAXIMA`);
+  `obs_mode="egocentric"`: uint8 (2 x 29 x 29,), the agent-centred view
+  (`egocentric_observation`): the walls in a 29 x 29 window centred on the agent (blocks
+  outside the maze count as walls; 29 = 2 x 15 - 1, so the whole maze is in view from any block),
+  then the goal's offset from the agent as a one-hot plane on the same window. Why: in absolute
+  coordinates an MLP must learn the same corridor rule once per position and underfits
+  (measured outside the project: held-out action accuracy 0.73 and 0.27 success on ordinary
+  pairs, against 0.89 and 0.63 for this view at the same cost); centred on the agent, "the
+  block above me is free and the goal is up" is one input pattern wherever the agent stands.
+  Still a plain input for a plain network: no planner is built into it;
   `obs_mode="image"`: uint8 (64, 64, 3): walls grey, floor black, goal green, agent blue.
 
 `shortest_path(level, start, goal)` (breadth-first search) is the oracle behaviour policies and
@@ -47,6 +56,70 @@ Position = tuple[int, int]
 VECTOR_SIZE = 4 + 3 * SIZE * SIZE
 VECTOR_MAXIMA = np.array([SIZE - 1] * 4 + [1] * (3 * SIZE * SIZE), dtype=np.uint8)
 """(679,) uint8: the largest value each entry of a vector observation takes."""
+OBS_MODES = ("vector", "egocentric", "image")
+"""`vector` and `egocentric` are flat uint8 vectors (an MLP's input), `image` 64 x 64 frames."""
+
+
+def egocentric_window(size: int) -> int:
+    """Side of the agent-centred window on an S x S maze: 2 S - 1, the whole maze from any block."""
+    return 2 * size - 1
+
+
+def egocentric_size(size: int) -> int:
+    """Entries of an egocentric observation on an S x S maze: a wall plane and a goal plane."""
+    return 2 * egocentric_window(size) ** 2
+
+
+def egocentric_observation(agents: np.ndarray, goals: np.ndarray, walls: np.ndarray) -> np.ndarray:
+    """(n, 2 W^2) uint8 agent-centred views from (n, 2) agent and goal blocks and (n, S, S) walls.
+
+    W = 2 S - 1 and the agent sits at the window's centre (S - 1, S - 1). The first W^2 entries
+    are the walls around it (row-major; blocks beyond the maze's edge are walls), the next W^2
+    the goal's offset (goal - agent) as a one-hot. Any S: the grid maze's 15 and Procgen maze's.
+    """
+    agents, goals = np.asarray(agents, np.int64).reshape(-1, 2), np.asarray(goals, np.int64).reshape(-1, 2)
+    walls = np.asarray(walls, dtype=bool).reshape(len(agents), *np.shape(walls)[-2:])
+    n, size = len(agents), walls.shape[-1]
+    w = egocentric_window(size)
+    padded = np.pad(walls, ((0, 0), (size - 1, size - 1), (size - 1, size - 1)), constant_values=True)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (w, w), axis=(1, 2))  # (n, S, S, W, W) view
+    out = np.zeros((n, 2 * w * w), dtype=np.uint8)
+    rows = np.arange(n)
+    out[:, : w * w] = windows[rows, agents[:, 0], agents[:, 1]].reshape(n, w * w)
+    offset = goals - agents + (size - 1)
+    out[rows, w * w + offset[:, 0] * w + offset[:, 1]] = 1
+    return out
+
+
+def egocentric_goals(observations: np.ndarray, agents: np.ndarray, new_goals: np.ndarray) -> np.ndarray:
+    """Egocentric observations with the goal plane redrawn for `new_goals` (the walls plane is kept): exact.
+
+    `agents` are the (n, 2) blocks the observations were taken at (a dataset's waypoints).
+    """
+    obs = np.array(observations, copy=True)
+    w = int(round(np.sqrt(obs.shape[1] / 2)))
+    if 2 * w * w != obs.shape[1] or w % 2 == 0:
+        raise ValueError(f"not an egocentric maze observation: {obs.shape[1]} entries")
+    size = (w + 1) // 2
+    offset = np.asarray(new_goals, np.int64).reshape(-1, 2) - np.asarray(agents, np.int64).reshape(-1, 2) + (size - 1)
+    if (offset < 0).any() or (offset >= w).any():
+        raise ValueError("a goal lies outside the maze")
+    obs[:, w * w :] = 0
+    obs[np.arange(len(obs)), w * w + offset[:, 0] * w + offset[:, 1]] = 1
+    return obs
+
+
+def observation_space(obs_mode: str, size: int = SIZE) -> spaces.Box:
+    """One observation's space in `obs_mode` on an S x S maze (frames: the grid maze's 64 x 64 x 3)."""
+    if obs_mode == "vector":
+        maxima = np.array([size - 1] * 4 + [1] * (3 * size * size), dtype=np.uint8)
+        return spaces.Box(np.zeros(len(maxima), np.uint8), maxima, (len(maxima),), np.uint8)
+    if obs_mode == "egocentric":
+        n = egocentric_size(size)
+        return spaces.Box(np.zeros(n, np.uint8), np.ones(n, np.uint8), (n,), np.uint8)
+    if obs_mode == "image":
+        return spaces.Box(0, 255, (PADDED * BLOCK_PIXELS, PADDED * BLOCK_PIXELS, 3), np.uint8)
+    raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
 
 
 def vector_observation(agents: np.ndarray, goals: np.ndarray, walls: np.ndarray) -> np.ndarray:
@@ -129,8 +202,8 @@ class StitchMazeEnv(gymnasium.Env):
         max_episode_steps: int = 100,
         render_mode: str | None = None,
     ) -> None:
-        if obs_mode not in ("vector", "image"):
-            raise ValueError(f"obs_mode must be 'vector' or 'image', got {obs_mode!r}")
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         if num_levels < 1 or start_level < 0 or max_episode_steps < 1:
             raise ValueError("need start_level >= 0, num_levels >= 1 and max_episode_steps >= 1")
         self.obs_mode = obs_mode
@@ -139,10 +212,7 @@ class StitchMazeEnv(gymnasium.Env):
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(len(MOVES))
-        if obs_mode == "vector":
-            self.observation_space = spaces.Box(np.zeros(VECTOR_SIZE, np.uint8), VECTOR_MAXIMA, (VECTOR_SIZE,), np.uint8)
-        else:
-            self.observation_space = spaces.Box(0, 255, (PADDED * BLOCK_PIXELS, PADDED * BLOCK_PIXELS, 3), np.uint8)
+        self.observation_space = observation_space(obs_mode)
         self.level = start_level
         self.agent: Position = (1, 1)
         self.goal: Position = (1, 1)
@@ -195,6 +265,8 @@ class StitchMazeEnv(gymnasium.Env):
     def _observation(self) -> np.ndarray:
         if self.obs_mode == "image":
             return self._image()
+        if self.obs_mode == "egocentric":
+            return egocentric_observation(np.array([self.agent]), np.array([self.goal]), layout(self.level)[None])[0]
         return vector_observation(np.array([self.agent]), np.array([self.goal]), layout(self.level)[None])[0]
 
     def _image(self) -> np.ndarray:

@@ -46,11 +46,12 @@ from rlgen_envs.stitch_maze import (
     MOVES,
     PADDED,
     SIZE,
-    VECTOR_MAXIMA,
-    VECTOR_SIZE,
+    OBS_MODES,
     WALL_COLOUR,
+    egocentric_observation,
     free_positions,
     layout,
+    observation_space,
     vector_observation,
 )
 
@@ -107,8 +108,8 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
         *,
         _pinned: Sequence[StitchTask] | None = None,
     ) -> None:
-        if obs_mode not in ("vector", "image"):
-            raise ValueError(f"obs_mode must be 'vector' or 'image', got {obs_mode!r}")
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         if num_envs < 1 or num_levels < 1 or start_level < 0 or max_episode_steps < 1:
             raise ValueError("need num_envs >= 1, num_levels >= 1, start_level >= 0 and max_episode_steps >= 1")
         self.num_envs = num_envs
@@ -122,10 +123,7 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
         self._pinned: list[StitchTask] | None = [self._checked(t) for t in _pinned] if _pinned is not None else None
         self.single_action_space = spaces.Discrete(len(MOVES))
         self.action_space = spaces.MultiDiscrete(np.full(num_envs, len(MOVES)))
-        if obs_mode == "image":
-            self.single_observation_space = spaces.Box(0, 255, (_FRAME, _FRAME, 3), np.uint8)
-        else:
-            self.single_observation_space = spaces.Box(np.zeros(VECTOR_SIZE, np.uint8), VECTOR_MAXIMA, (VECTOR_SIZE,), np.uint8)
+        self.single_observation_space = observation_space(obs_mode)
         self.observation_space = spaces.Box(
             self.single_observation_space.low.min(), self.single_observation_space.high.max(),
             (num_envs, *self.single_observation_space.shape), self.single_observation_space.dtype,
@@ -236,6 +234,8 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
     def _observe(self, slots: np.ndarray) -> np.ndarray:
         if self.obs_mode == "vector":
             return vector_observation(self.agents[slots], self.goals[slots], self._walls[slots])
+        if self.obs_mode == "egocentric":
+            return egocentric_observation(self.agents[slots], self.goals[slots], self._walls[slots])
         frames = np.empty((len(slots), _FRAME, _FRAME, 3), dtype=np.uint8)
         for k, i in enumerate(slots):
             level = int(self.levels[i])

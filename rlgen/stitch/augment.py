@@ -25,7 +25,8 @@ record in the augmented dataset's manifest.
    A's steps up to the waypoint, then B's steps from the matching step on, conditioned on B's
    goal; windows straddle the splice point.
 
-Goals live in the observation too (image: the green block; vector: entries 2-3), so functions
+Goals live in the observation too (image: the green block; vector: entries 2-3 and the goal
+plane; egocentric: the goal-offset plane, relative to the step's waypoint), so functions
 that change goals take a `render(observations, waypoints, old_goals, new_goals)` callable;
 `stitch_maze_goal_renderer(obs_mode)` is the stitching maze's.
 """
@@ -37,7 +38,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from rlgen.stitch.audit import encode_waypoints
-from rlgen_envs.stitch_maze import AGENT_COLOUR, BLOCK_PIXELS, GOAL_COLOUR, SIZE, vector_observation
+from rlgen_envs.stitch_maze import AGENT_COLOUR, BLOCK_PIXELS, GOAL_COLOUR, SIZE, egocentric_goals, vector_observation
 
 Episode = Mapping[str, np.ndarray]
 Renderer = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -427,6 +428,82 @@ def join_episodes(
     return out, params
 
 
+def hindsight_episodes(
+    episodes: Sequence[Episode],
+    num_transitions: int,
+    seed: int = 0,
+    render: Renderer | None = None,
+    erase_loops: bool = True,
+) -> tuple[list[dict], dict]:
+    """Within-trajectory hindsight relabelling as whole episodes: the fair baseline for augmentation.
+
+    Why: goal-conditioned supervised learners (the paper's RvS) train on goals resampled from
+    future states of the same trajectory; temporal augmentation then swaps some of those goals
+    for states of other trajectories. Comparing augmentation against the collected goals alone
+    would credit it with what hindsight already gives (many more (state, goal) pairs per
+    trajectory). Each new episode takes a uniformly drawn step a of a uniformly drawn recorded
+    step's trajectory, a goal drawn uniformly among that trajectory's later states (its stored
+    waypoints after a, or the goal it reached), and the trajectory's own steps from a to the
+    first visit of the goal, with loops cut out when `erase_loops` (as the joined episodes of
+    `join_reachable` never revisit a block). Rewards, termination, `source` as `join_episodes`;
+    `splice` is the episode's length (nothing comes from another trajectory). Goals are redrawn
+    in the observations with `render`. Episodes are added until they hold `num_transitions` steps.
+    """
+    rng = np.random.default_rng(seed)
+    positions = [_positions(e) for e in episodes]
+    lengths = np.array([len(e["actions"]) for e in episodes], dtype=np.int64)
+    if num_transitions > 0 and lengths.sum() == 0:
+        raise ValueError("hindsight relabelling needs episodes with at least one step")
+    weights = lengths / max(lengths.sum(), 1)
+    out: list[dict] = []
+    total = skipped = 0
+    while total < num_transitions:
+        i = int(rng.choice(len(episodes), p=weights))
+        pos = positions[i]
+        a = int(rng.integers(lengths[i]))
+        if a + 1 >= len(pos):  # the last step of an episode that did not reach its goal: no later state
+            skipped += 1
+            continue
+        goal_index = int(rng.integers(a + 1, len(pos)))
+        goal = pos[goal_index, 1:]
+        keys = pos[:, 1] * 4096 + pos[:, 2]
+        if keys[a] == keys[goal_index]:  # back where it started: no task
+            skipped += 1
+            continue
+        end = a + 1 + int(np.argmax(keys[a + 1 : goal_index + 1] == keys[goal_index]))  # first arrival at the goal
+        steps = np.arange(a, end)
+        if erase_loops:
+            steps = a + _erase_loops(keys[a:end])
+        k = len(steps)
+        episode = episodes[i]
+        old_goals = np.asarray(episode["goals"], np.int64)[steps]
+        goals = np.repeat(goal[None].astype(np.int64), k, axis=0)
+        observations = np.asarray(episode["observations"])[steps]
+        path = pos[steps]
+        if render is not None:
+            observations = render(observations, path, old_goals, goals)
+        rewards = np.zeros(k, np.asarray(episode["rewards"]).dtype)
+        rewards[-1] = 1
+        out.append({
+            "observations": observations, "actions": np.asarray(episode["actions"])[steps], "rewards": rewards,
+            "waypoints": path, "goals": goals, "level_seed": int(pos[0, 0]),
+            "terminated": True, "truncated": False, "level_complete": True,
+            "splice": k, "source": np.stack([np.full(k, i), steps], 1).astype(np.int64),
+        })  # fmt: skip
+        total += k
+    params = {
+        "transform": "hindsight_within_trajectory",
+        "version": TRANSFORM_VERSION,
+        "seed": seed,
+        "erase_loops": erase_loops,
+        "episodes": len(out),
+        "transitions": total,
+        "requested_transitions": num_transitions,
+        "draws_without_later_state": skipped,
+    }
+    return out, params
+
+
 def join_reachable(
     episodes: Sequence[Episode],
     num_transitions: int,
@@ -538,7 +615,13 @@ def _erase_loops(keys: np.ndarray) -> np.ndarray:
 
 
 def stitch_maze_goal_renderer(obs_mode: str) -> Renderer:
-    """Rewrite the goal in stitching-maze observations (vector entries 2-3, or the green block)."""
+    """Rewrite the goal in stitching-maze observations (vector entries 2-3 and goal plane, the
+    egocentric goal plane placed relative to the step's waypoint, or the green block)."""
+    if obs_mode == "egocentric":  # any maze side (Procgen maze's too): the window says it
+        def render_egocentric(obs, waypoints, old_goals, new_goals):
+            return egocentric_goals(np.asarray(obs), np.asarray(waypoints)[:, 1:], new_goals)
+
+        return render_egocentric
     if obs_mode == "vector":
         def render_vector(obs, waypoints, old_goals, new_goals):
             obs = np.asarray(obs)
@@ -547,7 +630,7 @@ def stitch_maze_goal_renderer(obs_mode: str) -> Renderer:
 
         return render_vector
     if obs_mode != "image":
-        raise ValueError(f"obs_mode must be 'vector' or 'image', got {obs_mode!r}")
+        raise ValueError(f"obs_mode must be 'vector', 'egocentric' or 'image', got {obs_mode!r}")
     b = BLOCK_PIXELS
 
     def render_image(obs, waypoints, old_goals, new_goals):

@@ -6,7 +6,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import rlgen_envs  # noqa: F401  (registers rlgen/StitchMaze-v0)
-from rlgen_envs.stitch_maze import SIZE, StitchMazeEnv, free_positions, layout, shortest_path
+from rlgen_envs.stitch_maze import (
+    SIZE, StitchMazeEnv, egocentric_goals, egocentric_observation, egocentric_size, free_positions, layout, shortest_path,
+)
 
 
 def test_level_seed_fixes_the_layout_and_levels_differ():
@@ -76,8 +78,37 @@ def test_seeded_resets_sample_levels_from_the_range():
     assert a.reset(seed=3)[1] == b.reset(seed=3)[1]
 
 
-@pytest.mark.parametrize("obs_mode", ["vector", "image"])
+@pytest.mark.parametrize("obs_mode", ["vector", "egocentric", "image"])
 def test_gymnasium_checker_and_registration(obs_mode):
     check_env(StitchMazeEnv(obs_mode), skip_render_check=True)
     env = gymnasium.make("rlgen/StitchMaze-v0", obs_mode=obs_mode)
     env.reset(seed=0)
+
+
+def test_egocentric_view_is_the_maze_around_the_agent_and_the_goal_offset():
+    env = StitchMazeEnv("egocentric")
+    obs, info = env.reset(options={"level": 7, "start": (1, 13), "goal": (13, 1)})
+    w = 2 * SIZE - 1
+    assert obs.shape == (egocentric_size(SIZE),) == (2 * w * w,) and obs.dtype == np.uint8 and obs.max() == 1
+    walls, goal = obs[: w * w].reshape(w, w), obs[w * w :].reshape(w, w)
+    r, c = info["position"]
+    expected = np.ones((3 * SIZE - 2, 3 * SIZE - 2), dtype=np.uint8)  # the maze with a ring of walls as wide as the window
+    expected[SIZE - 1 : 2 * SIZE - 1, SIZE - 1 : 2 * SIZE - 1] = layout(7)
+    assert np.array_equal(walls, expected[r : r + w, c : c + w])  # centred on the agent, outside counts as wall
+    assert walls[SIZE - 1, SIZE - 1] == 0
+    assert goal.sum() == 1 and tuple(np.argwhere(goal)[0]) == (13 - 1 + SIZE - 1, 1 - 13 + SIZE - 1)
+    step, *_ = env.step(2)  # down: the view moves with the agent
+    moved = env.agent
+    if moved != (r, c):
+        assert np.array_equal(step[: w * w].reshape(w, w), expected[moved[0] : moved[0] + w, moved[1] : moved[1] + w])
+
+
+def test_egocentric_goal_redraw_is_exact_and_refuses_goals_off_the_maze():
+    rng = np.random.default_rng(0)
+    free = np.array(free_positions(3))
+    agents, goals, new = (free[rng.integers(len(free), size=20)] for _ in range(3))
+    walls = np.repeat(layout(3)[None], 20, axis=0)
+    obs = egocentric_observation(agents, goals, walls)
+    assert np.array_equal(egocentric_goals(obs, agents, new), egocentric_observation(agents, new, walls))
+    with pytest.raises(ValueError, match="outside"):
+        egocentric_goals(obs[:1], [[0, 0]], [[0, 29]])

@@ -210,6 +210,23 @@ def test_vector_goal_relabelling_is_exact(region_episodes):
     assert np.array_equal(relabel_vector_goals(relabelled, info["goal"]), obs)
 
 
+def test_egocentric_view_and_its_goal_redraw_are_exact():
+    from rlgen.stitch.augment import stitch_maze_goal_renderer
+    from rlgen_envs.stitch_maze import egocentric_observation, egocentric_size
+
+    env = ProcgenMazeStitchVecEnv(4, 0, 6, "egocentric", seed=2)
+    obs, info = env.reset()
+    size = env.size
+    assert obs.shape == (4, egocentric_size(size)) and obs.dtype == np.uint8
+    walls = np.stack([level_walls(int(level)) for level in info["waypoint"][:, 0]])
+    assert np.array_equal(obs, egocentric_observation(info["waypoint"][:, 1:], info["goal"], walls))
+    render = stitch_maze_goal_renderer("egocentric")
+    new_goals = np.flip(info["goal"], axis=0)
+    assert np.array_equal(
+        render(obs, info["waypoint"], info["goal"], new_goals), egocentric_observation(info["waypoint"][:, 1:], new_goals, walls)
+    )
+
+
 def test_world_round_trips_through_its_manifest_and_checks_behaviour(world):
     from rlgen.worlds import world_of_manifest
 

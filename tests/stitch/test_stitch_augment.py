@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 
 from rlgen.stitch import (
-    EvalPair, Regions, audit_cooccurrence, goal_pair_counts, make_eval_pairs, match_waypoints, relabel_goals,
+    EvalPair, Regions, audit_cooccurrence, goal_pair_counts, join_reachable, make_eval_pairs, match_waypoints, relabel_goals,
     splice_episodes, spliced_windows, stitch_maze_goal_renderer,
 )
+from rlgen.stitch.augment import hindsight_episodes
 from rlgen_envs import StitchMazeEnv
+from rlgen_envs.stitch_maze import MOVES
 
 
 def test_relabelled_goals_come_after_a_matching_waypoint(region_episodes):
@@ -50,15 +52,17 @@ def test_spliced_episodes_are_valid_sequences(region_episodes):
         assert len(set(win["source"][:, 0].tolist())) == 2
 
 
-@pytest.mark.parametrize("obs_mode", ["image", "vector"])
+@pytest.mark.parametrize("obs_mode", ["image", "vector", "egocentric"])
 def test_rendered_goals_match_the_env(obs_mode, collect_stitch):
     episodes = collect_stitch(Regions(4, 1), 30, obs_mode=obs_mode, seed=5)
     labels, _ = match_waypoints(episodes, "exact")
     render = stitch_maze_goal_renderer(obs_mode)
     spliced, _ = splice_episodes(episodes, labels, num_splices=10, seed=1, render=render)
     relabelled, _ = relabel_goals(episodes, labels, eps=1.0, seed=1, render=render)
+    joined, _ = join_reachable(episodes, 300, seed=1, render=render)
+    hindsight, _ = hindsight_episodes(episodes, 300, seed=1, render=render)
     env = StitchMazeEnv(obs_mode)
-    for ep in spliced + relabelled[:10]:
+    for ep in spliced + relabelled[:10] + joined + hindsight:
         for obs, w, g in zip(ep["observations"], ep["waypoints"], ep["goals"]):
             if tuple(w[1:]) == tuple(g):
                 continue  # the env never shows the agent on its goal
@@ -155,3 +159,24 @@ def test_reachable_goals_cross_regions_more_than_one_join(collect_stitch):
         return sum(structure.separated(int(w[0]), tuple(w[1:]), tuple(g)) for e in eps for w, g in zip(e["waypoints"], e["goals"]))
 
     assert separated(joined) > 5 * max(separated(single), 1)
+
+
+def test_hindsight_goals_are_later_states_of_the_same_trajectory(collect_stitch):
+    episodes = collect_stitch(Regions(2, 2), 60, seed=3, epsilon=0.3)
+    out, params = hindsight_episodes(episodes, 500, seed=2, render=stitch_maze_goal_renderer("vector"))
+    assert params["transitions"] == sum(len(e["actions"]) for e in out) >= 500
+    for ep in out:
+        i = int(ep["source"][0, 0])
+        steps = ep["source"][:, 1]
+        assert (ep["source"][:, 0] == i).all() and (np.diff(steps) > 0).all()  # one trajectory, forward in time
+        states = episodes[i]["waypoints"][:, 1:].tolist()
+        if episodes[i]["terminated"]:
+            states.append(episodes[i]["goals"][-1].tolist())
+        goal = ep["goals"][0].tolist()
+        assert (ep["goals"] == goal).all() and goal in states[steps[0] + 1 :]  # a later state of that trajectory
+        assert np.array_equal(ep["actions"], episodes[i]["actions"][steps]) and np.array_equal(ep["waypoints"], episodes[i]["waypoints"][steps])
+        keys = [tuple(w) for w in ep["waypoints"][:, 1:]]
+        assert len(set(keys)) == len(keys) and goal not in [list(k) for k in keys]  # loops cut, the goal reached last
+        assert ep["rewards"][-1] == 1 and ep["rewards"][:-1].sum() == 0 and ep["terminated"]
+        last = ep["waypoints"][-1, 1:] + np.array(MOVES)[ep["actions"][-1]]
+        assert last.tolist() == goal  # the last recorded action reaches the goal
