@@ -174,8 +174,10 @@ class StitchMazeWorld:
     evaluation pairs; `max_episode_steps` bounds every episode; `pairs_per_level` pairs of each
     kind are drawn per evaluated level (`rlgen.stitch.tasks.make_eval_pairs`, seeded by
     `pair_seed`). `obs_mode` is what collection stores and policies see: `"vector"`, the compact
-    (679,) uint8 observation (agent and goal row/col, the 15 x 15 walls, agent and goal one-hot), on which an MLP
-    learns in CPU minutes; or `"image"`, (64, 64, 3) uint8 frames for the IMPALA encoder (the
+    (679,) uint8 observation (agent and goal row/col, the 15 x 15 walls, agent and goal one-hot);
+    `"egocentric"`, the agent-centred (1682,) uint8 view (walls in a 29 x 29 window around the
+    agent, the goal's offset one-hot; `rlgen_envs.stitch_maze.egocentric_observation`), on which
+    an MLP learns the maze in CPU minutes; or `"image"`, (64, 64, 3) uint8 frames for the IMPALA encoder (the
     default, as datasets recorded before the option existed were collected in it).
     """
 
@@ -197,8 +199,8 @@ class StitchMazeWorld:
         self.pair_seed = int(pair_seed)
         self.num_actions = len(MOVES)
         self.obs_mode = str(obs_mode)
-        if self.obs_mode not in ("vector", "image"):
-            raise ConfigError(f"env.options.obs_mode must be 'vector' or 'image', got {obs_mode!r}")
+        if self.obs_mode not in ("vector", "egocentric", "image"):
+            raise ConfigError(f"env.options.obs_mode must be 'vector', 'egocentric' or 'image', got {obs_mode!r}")
         if self.max_episode_steps < 1 or self.pairs_per_level < 1:
             raise ConfigError("env.options: max_episode_steps and pairs_per_level must be at least 1")
 
