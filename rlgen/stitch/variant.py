@@ -4,9 +4,14 @@ Why on disk: temporal augmentation (Ghugare et al., 2024) is a transform of the 
 learner, so it produces a dataset like any other (same shard format, a manifest with
 checksums) that every learner trains on unchanged, and whose manifest says how it was made:
 the transform and its parameters, and the source dataset's name and manifest sha256. The
-variant holds the source's shards byte for byte (copied), then shards of joined episodes
-(`rlgen.stitch.augment.join_episodes`, or `join_reachable` with `augment.join: reachable`)
-until about `eps` of its transitions are joined ones.
+variant holds the source's shards byte for byte (copied), then as many relabelled transitions
+again, so half of its samples carry a relabelled goal, always a later state of a trajectory:
+with probability `augment.eps` one reached through a shared waypoint of another trajectory
+(`rlgen.stitch.augment.join_episodes`, or `join_reachable` with `augment.join: reachable`),
+otherwise one of the same trajectory (`hindsight_episodes`), as the paper's sampler draws a
+hindsight goal and swaps it for a joined one with probability eps. `augment.eps: 0` is thus the
+fair baseline, within-trajectory hindsight relabelling alone, and `eps` is part of the variant's
+name (`-aug0-...` against `-aug0.5-...`), so the two never share a name.
 
 The audit reads every trajectory of a dataset (`step_waypoint` of each episode, plus the goal
 a terminated episode reached) and counts, for every stitching test pair, the episodes that hold
@@ -32,7 +37,7 @@ from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest
 from rlgen.data.shards import EpisodeData, ShardWriter
 from rlgen.stitch.audit import AuditReport, audit_cooccurrence, goal_pair_counts
-from rlgen.stitch.augment import join_episodes, join_reachable, match_waypoints, stitch_maze_goal_renderer
+from rlgen.stitch.augment import hindsight_episodes, join_episodes, join_reachable, match_waypoints, stitch_maze_goal_renderer
 
 __all__ = ["audit_dataset", "build_augmented_variant", "coverage", "trajectories"]
 
@@ -101,19 +106,27 @@ def build_augmented_variant(source: Dataset, root: Path, name: str, augment: Aug
         num_clusters=augment.num_clusters, seed=augment.seed,
     )
     source_transitions = source.manifest.transitions
-    wanted = int(round(source_transitions * augment.eps / (1.0 - augment.eps)))
+    joined_wanted = int(round(source_transitions * augment.eps))
     from rlgen.worlds import world_of_manifest
 
     world = world_of_manifest(source.manifest.env)
     # A world whose observations are not the grid maze's says how to redraw the goal in them
     # (and refuses where it cannot do so exactly).
     render = world.goal_renderer() if hasattr(world, "goal_renderer") else stitch_maze_goal_renderer(world.obs_mode)
-    if augment.join == "reachable":
-        joined, join_params = join_reachable(episodes, wanted, seed=augment.seed, render=render)
-    else:
-        joined, join_params = join_episodes(
-            episodes, labels, wanted, seed=augment.seed, render=render, max_joins=augment.max_joins, erase_loops=augment.erase_loops,
-        )
+    joined: list[dict] = []
+    join_params: dict = {"transitions": 0}
+    if joined_wanted:
+        if augment.join == "reachable":
+            joined, join_params = join_reachable(episodes, joined_wanted, seed=augment.seed, render=render)
+        else:
+            joined, join_params = join_episodes(
+                episodes, labels, joined_wanted, seed=augment.seed, render=render, max_joins=augment.max_joins,
+                erase_loops=augment.erase_loops,
+            )  # fmt: skip
+    hindsight, hindsight_params = hindsight_episodes(
+        episodes, source_transitions - join_params["transitions"], seed=augment.seed + 1, render=render, erase_loops=augment.erase_loops,
+    )  # fmt: skip
+    joined = joined + hindsight
 
     shard_dir = root / SHARDS_DIR
     if root.exists():
@@ -147,7 +160,10 @@ def build_augmented_variant(source: Dataset, root: Path, name: str, augment: Aug
         behaviour={**source.manifest.behaviour, "augmented": True},
         shards=tuple(records),
         seed=augment.seed,
-        config={**spec, "matching": match_params, "joining": join_params, "source_config": source.manifest.config},
+        config={
+            **spec, "matching": match_params, "joining": join_params, "hindsight": hindsight_params,
+            "source_config": source.manifest.config,
+        },
         provenance=provenance(),
     )
     manifest.write(root)

@@ -76,11 +76,27 @@ def test_variant_copies_the_source_and_records_the_transform(stitch_run):
     meta = augmented.manifest.config
     assert meta["source"] == {"name": dataset.name, "manifest_sha256": dataset.sha256}
     assert meta["transform"]["eps"] == 0.5 and meta["transform"]["match"] == "exact"
-    joined = augmented.manifest.transitions - dataset.manifest.transitions
-    assert abs(joined - dataset.manifest.transitions) <= 60  # eps 0.5: as many joined steps as source steps
+    relabelled = augmented.manifest.transitions - dataset.manifest.transitions
+    assert abs(relabelled - dataset.manifest.transitions) <= 60  # as many relabelled steps as source steps
+    joined, hindsight = meta["joining"]["transitions"], meta["hindsight"]["transitions"]
+    assert joined + hindsight == relabelled and abs(joined - 0.5 * dataset.manifest.transitions) <= 60  # eps 0.5 of them joined
     audit = json.loads((config.run_dir / "stitch_audit.json").read_text())
     assert audit["pairs_cooccurring"] == 0 and audit["separated_steps"]["source"] == 0
     assert audit["separated_steps"]["augmented"] > 0
+
+
+def test_eps_zero_is_the_hindsight_baseline_under_its_own_name(stitch_run, tmp_path):
+    """augment.eps 0: the same amount of relabelling, every goal from the same trajectory."""
+    from rlgen.stitch.variant import build_augmented_variant, separated_steps
+
+    config, dataset, augmented = stitch_run
+    baseline_config = config.with_overrides(["augment.eps=0"])
+    assert baseline_config.augmented_dataset_name != config.augmented_dataset_name
+    baseline = build_augmented_variant(dataset, tmp_path / "hs", baseline_config.augmented_dataset_name, baseline_config.augment)
+    meta = baseline.manifest.config
+    assert meta["joining"]["transitions"] == 0 and meta["hindsight"]["transitions"] == baseline.manifest.transitions - dataset.manifest.transitions
+    assert abs(baseline.manifest.transitions - augmented.manifest.transitions) <= 60  # matched in size
+    assert separated_steps(world_of(config), baseline) == 0  # within one trajectory: never across regions
 
 
 def test_joined_episodes_are_paths_to_a_later_goal(region_episodes):
