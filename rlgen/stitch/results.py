@@ -7,7 +7,11 @@ that put the stitching question in one place: success of each learner with and w
 augmentation, on stitching and ordinary pairs, on training and unseen levels, with the 95%
 intervals the report computed. Nothing is recomputed here; every number is read from the run.
 
-    python -m rlgen.stitch.results runs/stitch results/stitch/grid_maze "COMMAND"
+    python -m rlgen.stitch.results runs/stitch results/stitch/grid_maze "COMMAND" [runs/stitch_hindsight]
+
+A second run directory (the same config with `augment.eps=0`, the within-trajectory hindsight
+baseline) adds its variant's rows; rows both runs have (the collected data, the references)
+are taken from the first.
 """
 
 from __future__ import annotations
@@ -23,8 +27,19 @@ COPIED = ("report/report.md", "report/stitching.csv", "report/report.csv", "stit
 CELLS = (("stitch", "train"), ("stitch", "test"), ("ordinary", "train"), ("ordinary", "test"))
 
 
+DATA_ORDER = ("collected", "hindsight", "augmented")
+
+
+def data_label(dataset: str) -> str:
+    """What a dataset name says about its goals: `collected` (the tasks' own), `hindsight`
+    (the variant with augment.eps 0: relabelled within trajectories), `augmented` (eps > 0)."""
+    if "-aug" not in dataset:
+        return "collected"
+    return "hindsight" if "-aug0-" in dataset else "augmented"
+
+
 def _label(row: pd.Series) -> str:
-    return "augmented" if "-aug" in str(row["dataset"]) else "collected"
+    return data_label(str(row["dataset"]))
 
 
 def summary_table(table: pd.DataFrame) -> str:
@@ -33,7 +48,7 @@ def summary_table(table: pd.DataFrame) -> str:
     header = ["Policy", "Data", "Runs", *(f"{k} pairs, {s} levels" for k, s in CELLS)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     order = {"learner": 0, "reference": 1}
-    keys = sorted({(r.policy, r.data, r.kind) for r in table.itertuples()}, key=lambda k: (order.get(k[2], 2), k[0], k[1] != "collected"))
+    keys = sorted({(r.policy, r.data, r.kind) for r in table.itertuples()}, key=lambda k: (order.get(k[2], 2), k[0], DATA_ORDER.index(k[1])))
     for policy, data, kind in keys:
         sub = table[(table["policy"] == policy) & (table["data"] == data)]
         cells = []
@@ -65,13 +80,15 @@ def plot(table: pd.DataFrame, path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, len(CELLS), figsize=(3.2 * len(CELLS), 3.2), sharey=True)
     for ax, (pairs, split) in zip(axes, CELLS):
         cell = table[(table["pairs"] == pairs) & (table["split"] == split)]
-        for j, data in enumerate(("collected", "augmented")):
+        present = [d for d in DATA_ORDER if (learners["data"] == d).any()]
+        width = 0.8 / max(len(present), 1)
+        for j, data in enumerate(present):
             rows = [cell[(cell["policy"] == p) & (cell["data"] == data)] for p in policies]
             mean = [r["success_rate"].iloc[0] if len(r) else 0.0 for r in rows]
             low = [m - (r["success_ci_low"].iloc[0] if len(r) else 0.0) for m, r in zip(mean, rows)]
             high = [(r["success_ci_high"].iloc[0] if len(r) else 0.0) - m for m, r in zip(mean, rows)]
-            xs = [i + (j - 0.5) * 0.38 for i in range(len(policies))]
-            ax.bar(xs, mean, 0.36, yerr=[low, high], capsize=3, label=data)
+            xs = [i + (j - (len(present) - 1) / 2) * width for i in range(len(policies))]
+            ax.bar(xs, mean, width * 0.95, yerr=[low, high], capsize=3, label=data)
         for ref, style in (("random", ":"), ("behaviour", "--")):
             r = cell[cell["policy"] == ref]
             if len(r):
@@ -87,14 +104,26 @@ def plot(table: pd.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def export(run_dir: Path, out_dir: Path, command: str) -> str:
-    """Copy the run's report files to `out_dir`, write success.png and summary.md; returns the summary."""
+def export(run_dir: Path, out_dir: Path, command: str, *more_runs: Path) -> str:
+    """Copy the run's report files to `out_dir`, write success.png and summary.md; returns the summary.
+
+    `more_runs` (e.g. the hindsight baseline's run) add the rows of their own variants; their
+    report files are copied under `<run name>/`.
+    """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in COPIED:
         if (run_dir / rel).exists():
             shutil.copyfile(run_dir / rel, out_dir / Path(rel).name)
     table = pd.read_csv(run_dir / "report" / "stitching.csv")
+    for other in map(Path, more_runs):
+        (out_dir / other.name).mkdir(exist_ok=True)
+        for rel in COPIED:
+            if (other / rel).exists():
+                shutil.copyfile(other / rel, out_dir / other.name / Path(rel).name)
+        rows = pd.read_csv(other / "report" / "stitching.csv")
+        table = pd.concat([table, rows[~rows["dataset"].isin(set(table["dataset"]))]], ignore_index=True)
+    table.to_csv(out_dir / "stitching_all.csv", index=False)
     audit = json.loads((run_dir / "stitch_audit.json").read_text())
     plot(table, out_dir / "success.png", f"{run_dir.name}: success rate, with and without temporal augmentation")
     keys = (
@@ -110,7 +139,7 @@ def export(run_dir: Path, out_dir: Path, command: str) -> str:
         "Success rate [95% bootstrap CI over training seeds] (from `stitching.csv`; `report.md` is the full report):", "",
         summary_table(table), "", "![success](success.png)", "", "Audit (`stitch_audit.json`):", "", *audit_lines, "",
     ])  # fmt: skip
-    accuracy = _accuracy_section(run_dir, out_dir)
+    accuracy = _accuracy_section([run_dir, *map(Path, more_runs)], out_dir)
     text += accuracy
     (out_dir / "summary.md").write_text(text)
     (out_dir / "COMMAND").write_text(command + "\n")
@@ -118,11 +147,12 @@ def export(run_dir: Path, out_dir: Path, command: str) -> str:
 
 
 
-def _accuracy_section(run_dir: Path, out_dir: Path) -> str:
-    """path_accuracy of the run's config, written to path_accuracy.csv, as Markdown (mean over seeds, range)."""
+def _accuracy_section(run_dirs: list[Path], out_dir: Path) -> str:
+    """path_accuracy of the runs' configs, written to path_accuracy.csv, as Markdown (mean over seeds, range)."""
     from rlgen.core.config import load_config
 
-    table = path_accuracy(load_config(run_dir / "config.yaml"))
+    tables = [path_accuracy(load_config(d / "config.yaml")) for d in run_dirs]
+    table = pd.concat(tables, ignore_index=True).drop_duplicates(["policy", "data", "seed", "pairs", "split"])
     if table.empty:
         return ""
     table.to_csv(out_dir / "path_accuracy.csv", index=False)
@@ -130,7 +160,7 @@ def _accuracy_section(run_dir: Path, out_dir: Path) -> str:
     steps = table.groupby(["pairs", "split"])["steps"].first()
     header = ["Policy", "Data", *(f"{k} pairs, {s} levels ({steps.get((k, s), 0)} steps)" for k, s in CELLS)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for policy, data in sorted({(p, d) for p, d, _, _ in grouped.index}, key=lambda k: (k[0], k[1] != "collected")):
+    for policy, data in sorted({(p, d) for p, d, _, _ in grouped.index}, key=lambda k: (k[0], DATA_ORDER.index(k[1]))):
         cells = []
         for kind, split in CELLS:
             if (policy, data, kind, split) in grouped.index:
@@ -176,7 +206,7 @@ def path_accuracy(config, kinds: tuple[str, ...] = ("stitch", "ordinary"), split
             cell = cell + moves[int(np.flatnonzero(d == dist[cell[0] + 1, cell[1] + 1] - 1)[0])]
         cells = np.array(cells)
         goals = np.repeat(np.array(pair.goal)[None], len(cells), axis=0)
-        obs = _vector(cells, goals, np.repeat(walls[None], len(cells), axis=0))
+        obs = _observation(world.obs_mode, cells, goals, np.repeat(walls[None], len(cells), axis=0))
         here = dist[cells[:, 0] + 1, cells[:, 1] + 1]
         right = np.stack([dist[cells[:, 0] + 1 + dr, cells[:, 1] + 1 + dc] == here - 1 for dr, dc in moves], axis=1)
         key = (pair.kind, pair.split)
@@ -195,20 +225,25 @@ def path_accuracy(config, kinds: tuple[str, ...] = ("stitch", "ordinary"), split
                 for (kind, split), (obs, right) in probes.items():
                     actions = np.asarray(policy.act(obs))
                     rows.append({
-                        "policy": spec.name, "data": "augmented" if variant else "collected", "seed": seed, "pairs": kind,
+                        "policy": spec.name, "data": data_label(config.augmented_dataset_name) if variant else "collected", "seed": seed, "pairs": kind,
                         "split": split, "steps": len(obs), "accuracy": float(right[np.arange(len(obs)), actions].mean()),
                     })  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def _vector(agents, goals, walls):
-    """The grid maze's vector observation layout (both stitching worlds use it)."""
+def _observation(obs_mode, agents, goals, walls):
+    """The observation the env would give (both stitching worlds share the flat layouts)."""
     from rlgen_envs.procgen_maze_stitch import vector_observation
+    from rlgen_envs.stitch_maze import egocentric_observation
 
+    if obs_mode == "egocentric":
+        return egocentric_observation(agents, goals, walls)
+    if obs_mode != "vector":
+        raise ValueError(f"path accuracy needs flat observations (vector or egocentric), not {obs_mode!r}")
     return vector_observation(agents, goals, walls)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        raise SystemExit("usage: python -m rlgen.stitch.results RUN_DIR OUT_DIR COMMAND")
-    print(export(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]))
+    if len(sys.argv) < 4:
+        raise SystemExit("usage: python -m rlgen.stitch.results RUN_DIR OUT_DIR COMMAND [MORE_RUN_DIRS...]")
+    print(export(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], *map(Path, sys.argv[4:])))
