@@ -19,7 +19,8 @@ learner (`rlgen.learn.fit`: sampling plus update, validation off) against the ba
 buffer holds random-play Procgen frames, or with `--synthetic` random frames (machines without
 Procgen; a step's cost does not depend on the pixels). `--sizes small` (CPU): BC and CQL at
 batch 32, DT at batch 16 with 2 layers, 4 heads, context 8. `--sizes paper`: each learner's
-defaults (BC and CQL batch 256; DT batch 128, 6 layers, 8 heads, context 20).
+defaults (BC and CQL batch 256; DT batch 128, 6 layers, 8 heads, context 20). `--sizes quickstart`:
+the learners and encoder of configs/quickstart.yaml. Samples/s = steps/s x batch (x context for DT).
 """
 
 from __future__ import annotations
@@ -47,6 +48,23 @@ SIZES = {
     },
     "paper": {"bc": {}, "cql": {}, "dt": {}},
 }
+QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+
+
+def quickstart_sizes() -> tuple[dict, list[int]]:
+    """Each quickstart learner's settings except `steps` (read from configs/quickstart.yaml, so
+    the figures follow the config), and its encoder channels."""
+    from rlgen.core.config import load_config
+
+    config = load_config(QUICKSTART)
+    sizes = {spec.algo: {k: v for k, v in spec.params.items() if k not in ("steps", "encoder_channels")} for spec in config.learners}
+    channels = {tuple(spec.params.get("encoder_channels", (16, 32, 32))) for spec in config.learners}
+    return sizes, list(channels.pop()) if len(channels) == 1 else [16, 32, 32]
+
+
+def samples_per_step(params: dict) -> int:
+    """Transitions one gradient step consumes: the batch, times the context for a sequence model."""
+    return int(params.get("batch_size", 256)) * int(params.get("context_size", 1))
 
 
 def random_play_buffer(game: str = "chaser", num_envs: int = 8, steps: int = 250, seed: int = 0):
@@ -215,7 +233,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a training task gets one CPU)")
     parser.add_argument("--learners", nargs="*", default=["bc", "cql", "dt"], help="whole-loop figures; none to skip")
     parser.add_argument("--learner-steps", type=int, default=20)
-    parser.add_argument("--sizes", choices=sorted(SIZES), default="small")
+    parser.add_argument("--sizes", choices=[*sorted(SIZES), "quickstart"], default="small",
+                        help="quickstart: configs/quickstart.yaml's learners and encoder (overrides --channels)")
     parser.add_argument("--channels", type=int, nargs=3, default=[16, 32, 32])
     parser.add_argument("--synthetic", action="store_true", help="random frames instead of Procgen")
     parser.add_argument("--results-dir", type=Path, default=None)
@@ -228,21 +247,27 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     buffer = synthetic_buffer() if args.synthetic else random_play_buffer()
-    batch = 32 if args.sizes == "small" else 256
+    sizes = SIZES.get(args.sizes)
+    if args.sizes == "quickstart":
+        sizes, args.channels = quickstart_sizes()
+        args.learners = [a for a in args.learners if a in sizes]
+    batch = 256 if args.sizes == "paper" else 32
     result = update_overhead(buffer, device, batch, args.steps, args.rounds, args.channels)
     print(
         f"BC update, batch {batch}: d3rlpy {result['d3rlpy_steps_per_second']:.2f} steps/s, bare torch "
         f"{result['bare_steps_per_second']:.2f}; overhead {result['overhead']:.3f}x", flush=True
     )
-    rates = learner_rates(buffer, device, SIZES[args.sizes], args.learners, args.learner_steps, args.channels)
+    rates = learner_rates(buffer, device, sizes, args.learners, args.learner_steps, args.channels)
     base = result["bare_steps_per_second"]
-    rows = [[f"bare torch (IMPALA + linear, CE, Adam), batch {batch}", f"{base:.2f}", "1.00"],
+    rows = [[f"bare torch (IMPALA + linear, CE, Adam), batch {batch}", f"{base:.2f}", f"{base * batch:.0f}", "1.00"],
             [f"d3rlpy DiscreteBC update, same batch", f"{result['d3rlpy_steps_per_second']:.2f}",
-             f"{result['d3rlpy_steps_per_second'] / base:.2f}"]]  # fmt: skip
+             f"{result['d3rlpy_steps_per_second'] * batch:.0f}", f"{result['d3rlpy_steps_per_second'] / base:.2f}"]]  # fmt: skip
+    samples = {}
     for algo, rate in rates.items():
-        label = ", ".join(f"{k} {v}" for k, v in SIZES[args.sizes][algo].items()) or "defaults"
-        rows.append([f"{algo} training loop ({label}), sampling included", f"{rate:.2f}", f"{rate / base:.2f}"])
-        print(f"{algo} ({label}): {rate:.2f} steps/s ({rate / base:.2f}x bare torch)", flush=True)
+        label = ", ".join(f"{k} {v}" for k, v in sizes[algo].items() if k in ("batch_size", "context_size", "num_layers", "num_heads")) or "defaults"
+        samples[algo] = rate * samples_per_step(sizes[algo])
+        rows.append([f"{algo} training loop ({label}), sampling included", f"{rate:.2f}", f"{samples[algo]:.0f}", f"{rate / base:.2f}"])
+        print(f"{algo} ({label}): {rate:.2f} steps/s, {samples[algo]:.0f} samples/s ({rate / base:.2f}x bare torch steps)", flush=True)
     met = at_most(result["overhead"], TARGET)
     target = Target(
         what=f"training overhead, d3rlpy BC step vs bare torch ({device}, batch {batch})",
@@ -253,10 +278,10 @@ def main(argv: list[str] | None = None) -> dict:
         reason="" if met else "d3rlpy's update does more than the bare step (see the whole-loop rows)",
         close="" if met else "profile d3rlpy's update: batch conversion, loss bookkeeping",
     )
-    figures = {"update": result, "learner_steps_per_second": rates, "device": device, "sizes": args.sizes,
+    figures = {"update": result, "learner_steps_per_second": rates, "learner_samples_per_second": samples, "device": device, "sizes": args.sizes,
                "frames": "synthetic" if args.synthetic else "random-play Procgen (chaser, 10 levels)"}  # fmt: skip
     tables = [Table(f"Gradient steps/s ({device}, {result['torch_threads']} torch thread(s), IMPALA {'/'.join(map(str, args.channels))})",
-                    ["what", "steps/s", "x bare torch"], rows)]  # fmt: skip
+                    ["what", "steps/s", "samples/s", "x bare torch (steps)"], rows)]  # fmt: skip
     notes = [
         f"Target: `DiscreteBC.update` on one fixed minibatch against the bare step on the same arrays, {result['steps_each']} "
         f"steps each in {args.rounds} alternating rounds; in CPU time of the process the overhead is "
