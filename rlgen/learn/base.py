@@ -55,6 +55,7 @@ import rlgen
 from rlgen.core.typed import to_dict
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import DATA_MODES
+from d3rlpy.optimizers import AdamFactory, CosineAnnealingLRFactory
 from d3rlpy.preprocessing import MinMaxObservationScaler
 
 from rlgen.learn.encoders import ImpalaEncoderFactory, encoder_factory_for
@@ -77,6 +78,7 @@ __all__ = [
 MODEL_FILE = "model.pt"
 TRAIN_LOG_FILE = "train_log.csv"
 FRAME_SHAPE = (3, 64, 64)
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +102,10 @@ class LearnerConfig:
     (the default: the final weights are the model)."""
     log_every: int = 100
     """Write a `train_log.csv` row (mean losses over the window) every this many gradient steps."""
+    lr_schedule: str = "constant"
+    """Adam's learning rate over training: "constant", or "cosine" (decays to 0 at `steps`, which
+    lets a small network settle where a constant rate keeps it hopping between minibatches; BC and
+    CQL; the decision transformer has its own warm-up and decay in tokens)."""
     encoder_channels: tuple[int, ...] = (16, 32, 32)
     """Channels of the IMPALA encoder's three conv stages."""
     feature_size: int = 256
@@ -125,8 +131,16 @@ class LearnerConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if not self.encoder_channels or any(c < 1 for c in self.encoder_channels):
             raise ValueError(f"encoder_channels must be positive channel counts, got {self.encoder_channels}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {self.lr_schedule!r}")
         if self.data not in DATA_MODES:
             raise ValueError(f"data must be one of {', '.join(DATA_MODES)}; got {self.data!r}")
+
+    def optimizer_factory(self) -> AdamFactory:
+        """Adam (d3rlpy's default optimizer) with `lr_schedule`'s scheduler, stepped once per update."""
+        if self.lr_schedule == "cosine":
+            return AdamFactory(lr_scheduler_factory=CosineAnnealingLRFactory(T_max=self.steps))
+        return AdamFactory()
 
     def encoder_factory(self) -> ImpalaEncoderFactory:
         """The IMPALA encoder the learners' d3rlpy configs name; `train_d3rlpy` swaps in the vector

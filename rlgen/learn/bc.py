@@ -35,6 +35,7 @@ class BCConfig(LearnerConfig):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             beta=self.beta,
+            optim_factory=self.optimizer_factory(),
             encoder_factory=self.encoder_factory(),
             observation_scaler=PixelObservationScaler(),
         )

@@ -49,6 +49,7 @@ class CQLConfig(LearnerConfig):
             n_critics=self.n_critics,
             target_update_interval=self.target_update_interval,
             alpha=self.alpha,
+            optim_factory=self.optimizer_factory(),
             encoder_factory=self.encoder_factory(),
             observation_scaler=PixelObservationScaler(),
         )

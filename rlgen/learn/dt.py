@@ -57,6 +57,8 @@ class DTConfig(LearnerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.lr_schedule != "constant":
+            raise ValueError("lr_schedule: the decision transformer decays its rate by tokens (warmup_tokens, final_tokens); leave lr_schedule constant")
         for name in ("context_size", "num_layers", "num_heads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

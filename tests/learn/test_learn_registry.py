@@ -101,3 +101,14 @@ def test_a_user_learner_uses_the_same_seam(constant_learner, tmp_path, procgen_b
 def test_fit_refuses_foreign_configs(procgen_buffer, tmp_path):
     with pytest.raises(TypeError, match="not the config of any registered learner"):
         learn.fit(_ConstantConfig(), procgen_buffer, seed=0, device="cpu", out_dir=tmp_path)
+
+
+def test_a_cosine_schedule_decays_the_learning_rate_to_zero_at_the_last_step(procgen_buffer, tmp_path):
+    config = learn.learner_config("bc", {"steps": 4, "batch_size": 4, "log_every": 2, "lr_schedule": "cosine", "learning_rate": 0.01})
+    trained = learn.fit(config, procgen_buffer, seed=0, device="cpu", out_dir=tmp_path, show_progress=False)
+    optim = trained.policy.algo.impl._modules.optim.optim
+    assert optim.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        learn.learner_config("bc", {"lr_schedule": "linear"})
+    with pytest.raises(ConfigError, match="tokens"):
+        learn.learner_config("dt", {"lr_schedule": "cosine"})
