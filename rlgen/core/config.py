@@ -265,13 +265,17 @@ class AugmentConfig:
 
     When an experiment has this section, `rlgen run` builds the variant next to the dataset
     (`rlgen.stitch.variant`) and trains every learner on both, so each algorithm appears with
-    and without augmentation. The variant keeps every source episode and adds episodes joined
-    at matched waypoints whose goal is a state after the join, until about `eps` of its
-    transitions are augmented (the paper relabels a sample's goal with probability eps = 0.5).
+    and without augmentation. The variant keeps every source episode and adds as many relabelled
+    transitions again: each relabelled goal crosses trajectories (an episode joined at a matched
+    waypoint, its goal a state after the join) with probability `eps`, else is a later state of
+    the same trajectory (hindsight relabelling), as the paper's sampler draws (eps = 0.5).
+    `eps: 0` is therefore the within-trajectory hindsight baseline, of the same size and named
+    `-aug0-`: compare augmentation against it, not against the collected data alone.
     """
 
     eps: float = 0.5
-    """Fraction of the variant's transitions that come from joined episodes, in [0, 1)."""
+    """Probability that a relabelled goal crosses trajectories, in [0, 1); joined transitions are
+    about eps / 2 of the variant (the other half is the collected data)."""
     match: str = "exact"
     """Waypoint matching: `exact` keys (level, row, col) where the env gives them, or `kmeans`."""
     num_clusters: int = 20
