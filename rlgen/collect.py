@@ -55,7 +55,15 @@ def run_episodes(env, policy: Policy, quota: int, seed: int) -> list[EpisodeData
 
 
 def _copied(episode: EpisodeData) -> EpisodeData:
-    return dataclasses.replace(episode, observations=episode.observations.copy())
+    """The episode with every per-step array copied out of the reused per-slot buffers: a view
+    kept past the next episode would change under its holder (actions and rewards included)."""
+    return dataclasses.replace(
+        episode,
+        observations=episode.observations.copy(),
+        actions=episode.actions.copy(),
+        rewards=episode.rewards.copy(),
+        extras={name: np.array(values, copy=True) for name, values in episode.extras.items()},
+    )
 
 
 class _OpenEpisodes:

@@ -354,7 +354,7 @@ def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[
     """
     from rlgen.core.provenance import provenance
     from rlgen.data.dataset import load_dataset
-    from rlgen.data.manifest import frame_diversity
+    from rlgen.data.manifest import describe_diversity, frame_diversity
     from rlgen.report import build_report, load_records
 
     paths = sorted(p for c in configs for p in (c.run_dir / "eval").glob("*.csv"))
@@ -374,7 +374,8 @@ def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[
         "seeds": sorted({s for c in configs for s in c.seeds}),
         **provenance(),
     }
-    markdown = build_report(load_records(paths), sweep_dir / REPORT_DIR, provenance=prov)
+    described = {name: describe_diversity(d) for name, d in diversity.items() if name in datasets}
+    markdown = build_report(load_records(paths), sweep_dir / REPORT_DIR, provenance=prov, diversity=described)
     if points:
         import pandas as pd
 
