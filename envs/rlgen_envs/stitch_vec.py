@@ -29,6 +29,9 @@ auto-reset, and `repin(slot, task)` moves a slot to another task (evaluation of 
 policy can read it through `attach` (`StitchTask.region` is an opaque tag the sampler sets).
 
 Actions are the maze's five (0 stay, 1 up, 2 down, 3 left, 4 right), not Procgen's fifteen.
+`move` (`rlgen_envs.stitch_maze`): `cell` moves a whole cell per action, positions are cell
+centres; `block` one block. A training env takes its task sampler's `move` when not given (a
+`rlgen.stitch.Regions` / `Hops` structure carries one), so tasks and steps always agree.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlgen_envs.stitch_maze import (
+    DEFAULT_MOVE,
     AGENT_COLOUR,
     BLOCK_PIXELS,
     GOAL_COLOUR,
@@ -50,8 +54,11 @@ from rlgen_envs.stitch_maze import (
     WALL_COLOUR,
     egocentric_observation,
     free_positions,
+    is_position,
     layout,
+    move_stride,
     observation_space,
+    step_positions,
     vector_observation,
 )
 
@@ -73,9 +80,9 @@ _MOVES = np.array(MOVES, dtype=np.int64)
 _FRAME = PADDED * BLOCK_PIXELS
 
 
-def random_task(level: int, rng: np.random.Generator) -> StitchTask:
-    """Start and goal: two distinct free blocks of `level`, uniformly."""
-    free = free_positions(level)
+def random_task(level: int, rng: np.random.Generator, move: str = DEFAULT_MOVE) -> StitchTask:
+    """Start and goal: two distinct positions of `level` under `move`, uniformly."""
+    free = free_positions(level, move)
     i, j = rng.choice(len(free), size=2, replace=False)
     return StitchTask(level, free[i], free[j])
 
@@ -106,8 +113,14 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
         seed: int = 0,
         task_sampler: TaskSampler | None = None,
         *,
+        move: str | None = None,
         _pinned: Sequence[StitchTask] | None = None,
     ) -> None:
+        sampler_move = getattr(task_sampler, "move", None)
+        if move is not None and sampler_move is not None and move != sampler_move:
+            raise ValueError(f"move {move!r} differs from the task sampler's {sampler_move!r}")
+        self.move = move or sampler_move or DEFAULT_MOVE
+        move_stride(self.move)
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         if num_envs < 1 or num_levels < 1 or start_level < 0 or max_episode_steps < 1:
@@ -118,7 +131,7 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
         self.obs_mode = obs_mode
         self.max_episode_steps = max_episode_steps
         self.step_limit = max_episode_steps
-        self.task_sampler = task_sampler or random_task
+        self.task_sampler = task_sampler or (lambda level, rng: random_task(level, rng, self.move))
         self._seed = seed
         self._pinned: list[StitchTask] | None = [self._checked(t) for t in _pinned] if _pinned is not None else None
         self.single_action_space = spaces.Discrete(len(MOVES))
@@ -139,7 +152,8 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
 
     @classmethod
     def pinned(
-        cls, tasks: Sequence[StitchTask], obs_mode: str = "image", max_episode_steps: int = 100, seeds: Sequence[int] | None = None
+        cls, tasks: Sequence[StitchTask], obs_mode: str = "image", max_episode_steps: int = 100, seeds: Sequence[int] | None = None,
+        move: str = DEFAULT_MOVE,
     ) -> StitchMazeVecEnv:
         """One slot per task, each replaying its task after every auto-reset; `repin` moves a slot.
 
@@ -148,7 +162,7 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
         """
         tasks = [StitchTask(*t) for t in tasks]
         levels = [t.level for t in tasks]
-        return cls(len(tasks), min(levels), 1, obs_mode, max_episode_steps, _pinned=tasks)
+        return cls(len(tasks), min(levels), 1, obs_mode, max_episode_steps, move=move, _pinned=tasks)
 
     def repin(self, slot: int, task: StitchTask | Sequence, seed: int = 0) -> np.ndarray:
         """Start a new episode of `task` in `slot` (pinned envs only); returns its first observation."""
@@ -179,9 +193,7 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"expected {self.num_envs} actions, got shape {actions.shape}")
         if actions.min() < 0 or actions.max() >= len(MOVES):
             raise ValueError(f"actions must lie in [0, {len(MOVES)}): 0 stay, 1 up, 2 down, 3 left, 4 right")
-        nxt = self.agents + _MOVES[actions]
-        blocked = self._walls[np.arange(self.num_envs), nxt[:, 0], nxt[:, 1]]
-        self.agents = np.where(blocked[:, None], self.agents, nxt)
+        self.agents = step_positions(self._walls, self.agents, actions, self.move)
         self._elapsed += 1
         complete = (self.agents == self.goals).all(axis=1)
         truncated = ~complete & (self._elapsed >= self.max_episode_steps)
@@ -204,8 +216,9 @@ class StitchMazeVecEnv(gymnasium.vector.VectorEnv):
         walls = layout(int(task.level))
         start, goal = tuple(int(x) for x in task.start), tuple(int(x) for x in task.goal)
         for what, pos in (("start", start), ("goal", goal)):
-            if not (0 <= pos[0] < SIZE and 0 <= pos[1] < SIZE) or walls[pos]:
-                raise ValueError(f"{what} {pos} is not a free block of level {task.level}")
+            if not (0 <= pos[0] < SIZE and 0 <= pos[1] < SIZE) or walls[pos] or not is_position(pos, self.move):
+                what_is = "a free block" if self.move == "block" else "a cell centre (odd row and column)"
+                raise ValueError(f"{what} {pos} is not {what_is} of level {task.level}")
         if start == goal:
             raise ValueError(f"task {task}: start and goal are the same block")
         return StitchTask(int(task.level), start, goal, int(task.region))  # type: ignore[arg-type]

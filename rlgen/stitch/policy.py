@@ -15,7 +15,11 @@ acts the same in image and vector observation modes.
 - Ties: among equally short next moves, `tie_break="random"` picks one at random (seeded), so
   repeated tasks produce different routes; `"first"` picks the lowest action.
 
-Actions are the maze's (0 stay, 1 up, 2 down, 3 left, 4 right). Distance fields to each
+Actions are the maze's (0 stay, 1 up, 2 down, 3 left, 4 right). Move: the structure's `move`
+(or `move=` when unconfined; the grid maze's default `cell`, `block` on other layouts). With
+`cell` an action is a move of two blocks through a passage: best moves have the passage one
+block and the next cell two blocks closer to the goal, and a random move stays confined
+when both blocks are allowed (into a wall: a stay). Distance fields to each
 (goal, allowed set) are cached, so a step costs a few array lookups per slot.
 
 Which maze: the structure's `layout` (or `layout=` when unconfined), the grid maze's by default;
@@ -30,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from rlgen.stitch.regions import Layout, StitchStructure, graph_distances
-from rlgen_envs.stitch_maze import MOVES, layout as grid_maze_layout
+from rlgen.stitch.regions import Layout, StitchStructure, graph_distances, resolve_move
+from rlgen_envs.stitch_maze import MOVES, layout as grid_maze_layout, move_stride
 
 _MOVES = np.array(MOVES, dtype=np.int64)
 
@@ -46,6 +50,7 @@ class StitchOracle:
         seed: int = 0,
         tie_break: str = "random",
         layout: Layout | None = None,
+        move: str | None = None,
     ) -> None:
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
@@ -53,6 +58,11 @@ class StitchOracle:
             raise ValueError(f"tie_break must be 'random' or 'first', got {tie_break!r}")
         self.structure = structure
         self.layout: Layout = layout or getattr(structure, "layout", None) or grid_maze_layout
+        structure_move = getattr(structure, "move", None)
+        if move is not None and structure_move is not None and move != structure_move:
+            raise ValueError(f"move {move!r} differs from the structure's {structure_move!r}")
+        self.move = resolve_move(move or structure_move, self.layout)
+        self.stride = move_stride(self.move)
         self.epsilon = epsilon
         self.tie_break = tie_break
         self.rng = np.random.default_rng(seed)
@@ -82,10 +92,15 @@ class StitchOracle:
             task = env.tasks[i]
             dist, walls = self._field(task)
             pos = np.asarray(env.agents[i]) + 1  # the fields are padded by a wall ring
-            nxt = pos + _MOVES  # (5, 2), the stay move first
+            nxt = pos + _MOVES  # (5, 2), the stay move first; with `cell`, the passages
             d = dist[nxt[:, 0], nxt[:, 1]]  # -1 at walls and outside the allowed blocks
+            if self.stride == 2:  # the next cell's centre (clipped: a border passage is a wall)
+                far = np.clip(pos + 2 * _MOVES, 0, np.array(dist.shape) - 1)
+                d2 = dist[far[:, 0], far[:, 1]]
             if explore[i]:
                 ok = d >= 0
+                if self.stride == 2:
+                    ok &= d2 >= 0
                 ok |= walls[nxt[:, 0], nxt[:, 1]]  # into a wall: a stay
                 choices = np.flatnonzero(ok)
                 actions[i] = choices[int(self.rng.integers(len(choices)))]
@@ -94,7 +109,7 @@ class StitchOracle:
             if here <= 0:  # at the goal (the env resets first) or outside the allowed set
                 actions[i] = 0 if here == 0 else int(np.argmax(d >= 0))
                 continue
-            best = np.flatnonzero(d == here - 1)
+            best = np.flatnonzero((d == here - 1) & ((d2 == here - 2) if self.stride == 2 else True))
             actions[i] = best[0] if self.tie_break == "first" or len(best) == 1 else best[int(self.rng.integers(len(best)))]
         return actions
 

@@ -25,6 +25,15 @@ whose size and free area differ per level and whose free cells may touch the bor
 search here pads the grid with a ring of walls, so no layout needs border walls of its own.
 `layout` is not a parameter of the data (`params()` leaves it out): the world that builds a
 structure supplies it.
+
+Which move: `move` is the grid maze's (`rlgen_envs.stitch_maze`): `cell` (its default; one
+action moves a whole cell, positions are cell centres) or `block` (the only move of other
+layouts, e.g. Procgen maze's). Regions are still sets of blocks (a passage belongs to the
+region of the cells it joins); what `cell` changes is which blocks are positions (task starts
+and goals, test pairs: cell centres), and `distances` counts actions (block steps / 2), e.g.
+`Hops.max_distance` is in cells. The grid maze's structures record `move` in `params()`, so a
+manifest says which move its data was collected with; other layouts record it only if not
+`block`. The env takes the move from the structure it samples tasks from.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from typing import Callable, Hashable
 
 import numpy as np
 
-from rlgen_envs.stitch_maze import MOVES, layout as grid_maze_layout
+from rlgen_envs.stitch_maze import DEFAULT_MOVE, MOVES, layout as grid_maze_layout, move_stride
 from rlgen_envs.stitch_vec import StitchTask
 
 Position = tuple[int, int]
@@ -47,6 +56,29 @@ Layout = Callable[[int], np.ndarray]
 def free_cells(level: int, layout: Layout = grid_maze_layout) -> list[Position]:
     """The free blocks of `level` in reading order."""
     return [(int(r), int(c)) for r, c in zip(*np.nonzero(~layout(level)))]
+
+
+def resolve_move(move: str | None, layout: Layout) -> str:
+    """`move` checked against `layout`; None: the grid maze's default, `block` elsewhere."""
+    if move is None:
+        return DEFAULT_MOVE if layout is grid_maze_layout else "block"
+    move_stride(move)
+    if move == "cell" and layout is not grid_maze_layout:
+        raise ValueError("move: cell needs the grid maze's layout (cell centres at odd rows and columns)")
+    return move
+
+
+def position_mask(level: int, move: str, layout: Layout = grid_maze_layout) -> np.ndarray:
+    """(height, width) bool: the free blocks of `level` that are positions under `move`."""
+    free = ~layout(level)
+    if move_stride(move) == 1:
+        return free
+    rows, cols = np.indices(free.shape)
+    return free & (rows % 2 == 1) & (cols % 2 == 1)
+
+
+def _move_params(structure) -> dict:
+    return {"move": structure.move} if structure.move != "block" or structure.layout is grid_maze_layout else {}
 
 
 def graph_distances(level: int, source: Position, allowed: np.ndarray | None = None, layout: Layout = grid_maze_layout) -> np.ndarray:
@@ -87,31 +119,35 @@ class Regions:
     num_regions: int = 4
     overlap: int = 1
     layout: Layout = field(default=grid_maze_layout, compare=False, repr=False)
+    move: str | None = None
 
     def __post_init__(self) -> None:
         if self.num_regions < 2 or self.overlap < 0:
             raise ValueError("Regions needs num_regions >= 2 and overlap >= 0")
+        object.__setattr__(self, "move", resolve_move(self.move, self.layout))
 
     def masks(self, level: int) -> np.ndarray:
         """(num_regions, height, width) bool: the blocks of each region of `level`."""
         return _region_masks(level, self.num_regions, self.overlap, self.layout)
 
     def free_positions(self, level: int) -> list[Position]:
-        return free_cells(level, self.layout)
+        """The positions of `level` under `move` (cell centres or free blocks), reading order."""
+        return [(int(r), int(c)) for r, c in np.argwhere(position_mask(level, self.move, self.layout))]
 
     def distances(self, level: int, source: Position, allowed: np.ndarray | None = None) -> np.ndarray:
-        return graph_distances(level, source, allowed, self.layout)
+        """Actions from `source` to each position (-1: unreachable); other blocks' entries are not meaningful."""
+        return graph_distances(level, source, allowed, self.layout) // move_stride(self.move)
 
     def exclusive(self, level: int) -> np.ndarray:
-        """(height, width) int64: the region a block belongs to alone, -1 for shared blocks and walls."""
+        """(height, width) int64: the region a position belongs to alone, -1 for shared blocks, walls and non-positions."""
         masks = self.masks(level)
         owner = np.argmax(masks, axis=0)
-        return np.where(masks.sum(axis=0) == 1, owner, -1)
+        return np.where((masks.sum(axis=0) == 1) & position_mask(level, self.move, self.layout), owner, -1)
 
     def __call__(self, level: int, rng: np.random.Generator) -> StitchTask:
-        """A task sampler: a random region, then start and goal drawn uniformly from its blocks."""
+        """A task sampler: a random region, then start and goal drawn uniformly from its positions."""
         region = int(rng.integers(self.num_regions))
-        cells = np.argwhere(self.masks(level)[region])
+        cells = np.argwhere(self.masks(level)[region] & position_mask(level, self.move, self.layout))
         i, j = rng.choice(len(cells), size=2, replace=False)
         return StitchTask(level, tuple(int(x) for x in cells[i]), tuple(int(x) for x in cells[j]), region)
 
@@ -128,7 +164,7 @@ class Regions:
         return not bool((masks[:, a[0], a[1]] & masks[:, b[0], b[1]]).any())
 
     def params(self) -> dict:
-        return {"kind": "regions", "num_regions": self.num_regions, "overlap": self.overlap}
+        return {"kind": "regions", "num_regions": self.num_regions, "overlap": self.overlap, **_move_params(self)}
 
 
 @lru_cache(maxsize=4096)
@@ -179,30 +215,35 @@ class Hops:
     max_distance: int = 8
     min_distance: int = 2
     layout: Layout = field(default=grid_maze_layout, compare=False, repr=False)
+    move: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_distance <= self.max_distance:
             raise ValueError("Hops needs 1 <= min_distance <= max_distance")
+        object.__setattr__(self, "move", resolve_move(self.move, self.layout))
 
     def free_positions(self, level: int) -> list[Position]:
-        return free_cells(level, self.layout)
+        """The positions of `level` under `move` (cell centres or free blocks), reading order."""
+        return [(int(r), int(c)) for r, c in np.argwhere(position_mask(level, self.move, self.layout))]
 
     def distances(self, level: int, source: Position, allowed: np.ndarray | None = None) -> np.ndarray:
-        return graph_distances(level, source, allowed, self.layout)
+        """Actions from `source` to each position (-1: unreachable); other blocks' entries are not meaningful."""
+        return graph_distances(level, source, allowed, self.layout) // move_stride(self.move)
 
     def __call__(self, level: int, rng: np.random.Generator) -> StitchTask:
         free = self.free_positions(level)
         while True:
             start = free[int(rng.integers(len(free)))]
             dist = self.distances(level, start)
-            goals = np.argwhere((dist >= self.min_distance) & (dist <= self.max_distance))
+            goals = np.argwhere((dist >= self.min_distance) & (dist <= self.max_distance) & position_mask(level, self.move, self.layout))
             if len(goals):
                 goal = goals[int(rng.integers(len(goals)))]
                 return StitchTask(level, start, (int(goal[0]), int(goal[1])))
 
     def allowed(self, task: StitchTask) -> np.ndarray:
-        dist = self.distances(task.level, task.start)
-        return (dist >= 0) & (dist <= self.max_distance)
+        """Blocks within `max_distance` actions of the start (with `cell`, the passages on the way)."""
+        dist = graph_distances(task.level, task.start, None, self.layout)
+        return (dist >= 0) & (dist <= self.max_distance * move_stride(self.move))
 
     def scope(self, task: StitchTask) -> Hashable:
         return (task.level, task.start)
@@ -212,7 +253,7 @@ class Hops:
         return int(self.distances(level, a)[b]) > 2 * self.max_distance
 
     def params(self) -> dict:
-        return {"kind": "hops", "max_distance": self.max_distance, "min_distance": self.min_distance}
+        return {"kind": "hops", "max_distance": self.max_distance, "min_distance": self.min_distance, **_move_params(self)}
 
 
 StitchStructure = Regions | Hops

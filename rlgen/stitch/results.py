@@ -188,27 +188,37 @@ def path_accuracy(config, kinds: tuple[str, ...] = ("stitch", "ordinary"), split
     import numpy as np
 
     from rlgen.learn.registry import load_policy
+    from rlgen.stitch.regions import graph_distances
     from rlgen.train import AUGMENTED, run_dir
+    from rlgen_envs.stitch_maze import move_stride
     from rlgen.worlds import world_of
 
     world = world_of(config)
     layout = getattr(world.structure, "layout")
+    stride = move_stride(getattr(world.structure, "move", "block"))  # blocks per action (`move: cell`: 2)
     moves = np.array(((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)))
     probes: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     for pair in world.pairs(config.levels.split, splits, config.evaluate.levels_per_split, kinds):
-        dist = np.pad(world.structure.distances(pair.level, pair.goal), 1, constant_values=-1)
+        # Block distances to the goal, padded by two wall rings (a cell move looks two blocks ahead).
+        dist = np.pad(graph_distances(pair.level, pair.goal, None, layout), 2, constant_values=-1)
         walls = layout(pair.level)
+
+        def shortens(cells):  # (n, 5): the moves whose passage and landing block are closer to the goal
+            here = dist[cells[:, 0] + 2, cells[:, 1] + 2]
+            return np.stack([
+                (dist[cells[:, 0] + 2 + dr, cells[:, 1] + 2 + dc] == here - 1)
+                & (dist[cells[:, 0] + 2 + stride * dr, cells[:, 1] + 2 + stride * dc] == here - stride)
+                for dr, dc in moves
+            ], axis=1)  # fmt: skip
+
         cell, cells = np.array(pair.start), []
         while tuple(cell) != tuple(pair.goal):  # walk one shortest path (first best move)
             cells.append(cell)
-            nxt = cell + 1 + moves
-            d = dist[nxt[:, 0], nxt[:, 1]]
-            cell = cell + moves[int(np.flatnonzero(d == dist[cell[0] + 1, cell[1] + 1] - 1)[0])]
+            cell = cell + stride * moves[int(np.flatnonzero(shortens(cell[None])[0])[0])]
         cells = np.array(cells)
         goals = np.repeat(np.array(pair.goal)[None], len(cells), axis=0)
         obs = _observation(world.obs_mode, cells, goals, np.repeat(walls[None], len(cells), axis=0))
-        here = dist[cells[:, 0] + 1, cells[:, 1] + 1]
-        right = np.stack([dist[cells[:, 0] + 1 + dr, cells[:, 1] + 1 + dc] == here - 1 for dr, dc in moves], axis=1)
+        right = shortens(cells)
         key = (pair.kind, pair.split)
         old = probes.get(key)
         probes[key] = (obs, right) if old is None else (np.concatenate([old[0], obs]), np.concatenate([old[1], right]))

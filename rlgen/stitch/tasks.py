@@ -41,7 +41,8 @@ class EvalPair:
 
     @property
     def distance(self) -> int:
-        """Shortest-path steps on the grid maze (other worlds: `structure.distances(level, start)[goal]`)."""
+        """Shortest-path block steps on the grid maze, twice the actions with `move: cell` (any world's
+        actions: `structure.distances(level, start)[goal]`)."""
         return int(graph_distances(self.level, self.start)[self.goal])
 
 

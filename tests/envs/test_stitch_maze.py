@@ -18,19 +18,37 @@ def test_level_seed_fixes_the_layout_and_levels_differ():
     assert walls[0].all() and walls[-1].all() and walls[:, 0].all() and walls[:, -1].all()
 
 
+@pytest.mark.parametrize("move", ["cell", "block"])
 @pytest.mark.parametrize("level", [0, 1, 17, 123456])
-def test_every_free_block_is_reachable_and_paths_are_shortest(level):
-    free = free_positions(level)
+def test_every_free_block_is_reachable_and_paths_are_shortest(level, move):
+    free = free_positions(level, move)
+    assert len(free) == (49 if move == "cell" else int((~layout(level)).sum()))  # cell centres, or every free block
     start = free[0]
+    stride = 2 if move == "cell" else 1
     for goal in free[1:: max(1, len(free) // 10)]:
-        path = shortest_path(level, start, goal)
-        env = StitchMazeEnv()
+        path = shortest_path(level, start, goal, move)
+        env = StitchMazeEnv(move=move)
         env.reset(options={"level": level, "start": start, "goal": goal})
         for action in path:
             _, reward, terminated, truncated, info = env.step(action)
         assert terminated and reward == 1.0 and info["position"] == goal
-        # no shorter path: Manhattan distance is a lower bound
-        assert len(path) >= abs(goal[0] - start[0]) + abs(goal[1] - start[1])
+        # no shorter path: Manhattan distance (in blocks) is a lower bound
+        assert stride * len(path) >= abs(goal[0] - start[0]) + abs(goal[1] - start[1])
+        if move == "cell":  # a cell path of n moves is a block path of 2n steps
+            assert 2 * len(path) == len(shortest_path(level, start, goal, "block"))
+
+
+def test_a_cell_move_crosses_the_passage_and_a_wall_between_cells_blocks_it():
+    walls = layout(4)
+    env = StitchMazeEnv(move="cell")
+    for start in free_positions(4, "cell"):
+        for action, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1)), start=1):
+            env.reset(options={"level": 4, "start": start, "goal": (13, 13) if start != (13, 13) else (1, 1)})
+            *_, info = env.step(action)
+            passage_open = not walls[start[0] + dr, start[1] + dc]
+            assert info["position"] == ((start[0] + 2 * dr, start[1] + 2 * dc) if passage_open else start)
+    with pytest.raises(ValueError, match="not a cell centre"):
+        env.reset(options={"level": 4, "start": (1, 2), "goal": (1, 1)})
 
 
 def test_walls_block_moves_and_waypoint_is_exact():
@@ -63,9 +81,11 @@ def test_observations_carry_the_goal():
 
 
 def test_bad_tasks_are_refused():
-    env = StitchMazeEnv()
+    env = StitchMazeEnv(move="block")
     with pytest.raises(ValueError, match="not a free block"):
         env.reset(options={"level": 0, "start": (0, 0), "goal": (1, 1)})
+    with pytest.raises(ValueError, match="move must be one of"):
+        StitchMazeEnv(move="diagonal")
     with pytest.raises(ValueError, match="valid: level, start, goal"):
         env.reset(options={"lvl": 0})
 

@@ -41,12 +41,12 @@ def collect(structure, num_episodes: int, *, levels=range(6), obs_mode="vector",
 
 @pytest.fixture(scope="session")
 def region_episodes():
-    return collect(Regions(4, 1), 400)
+    return collect(Regions(4, 1, move="block"), 400)  # block moves: one block a step (cell moves: test_stitch_cell_moves.py)
 
 
 @pytest.fixture(scope="session")
 def hop_episodes():
-    return collect(Hops(8), 300)
+    return collect(Hops(8, move="block"), 300)
 
 
 @pytest.fixture(scope="session")

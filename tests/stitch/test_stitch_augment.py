@@ -178,5 +178,5 @@ def test_hindsight_goals_are_later_states_of_the_same_trajectory(collect_stitch)
         keys = [tuple(w) for w in ep["waypoints"][:, 1:]]
         assert len(set(keys)) == len(keys) and goal not in [list(k) for k in keys]  # loops cut, the goal reached last
         assert ep["rewards"][-1] == 1 and ep["rewards"][:-1].sum() == 0 and ep["terminated"]
-        last = ep["waypoints"][-1, 1:] + np.array(MOVES)[ep["actions"][-1]]
+        last = ep["waypoints"][-1, 1:] + 2 * np.array(MOVES)[ep["actions"][-1]]  # Regions(2, 2): cell moves
         assert last.tolist() == goal  # the last recorded action reaches the goal

@@ -73,8 +73,10 @@ def test_pinned_slots_replay_their_task_and_repin_moves_them():
 
 
 def test_bad_tasks_and_actions_are_refused():
-    with pytest.raises(ValueError, match="not a free block"):
+    with pytest.raises(ValueError, match="not a cell centre"):
         StitchMazeVecEnv.pinned([StitchTask(0, (0, 0), (1, 1))])
+    with pytest.raises(ValueError, match="not a free block"):
+        StitchMazeVecEnv.pinned([StitchTask(0, (0, 0), (1, 1))], move="block")
     env = StitchMazeVecEnv(2, task_sampler=lambda level, rng: StitchTask(level + 1, (1, 1), (1, 3)))
     with pytest.raises(ValueError, match="task sampler returned level"):
         env.reset()
