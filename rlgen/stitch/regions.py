@@ -268,6 +268,13 @@ def structure_from_params(params: dict, layout: Layout | None = None) -> StitchS
         raise ValueError("a structure's layout comes from its world, not from its parameters")
     if layout is not None:
         params["layout"] = layout
+    elif params.get("move") == "block":
+        # The grid maze world builds its evaluation envs without the structure (rlgen/worlds.py
+        # passes no move), so they move cells: block-moving data would be scored in another maze.
+        raise ValueError(
+            "structure move: block on the grid maze: its evaluation envs move cells (rlgen.worlds passes no "
+            "move yet); use move: cell, or StitchMazeVecEnv(move='block') directly"
+        )
     if kind == "regions":
         return Regions(**params)
     if kind == "hops":
