@@ -22,7 +22,8 @@ from typing import Iterator
 import numpy as np
 
 from rlgen.data.errors import DatasetError
-from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, manifest_sha256
+from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, manifest_sha256
+from rlgen.data.names import check_shard_name, inside, regular_file
 from rlgen.data.shards import EpisodeData, ShardReader, file_sha256, learner_layout
 
 SHARDS_DIR = "shards"
@@ -61,23 +62,70 @@ class Dataset:
         return manifest_sha256(self.root)
 
     def shard_path(self, name: str) -> Path:
-        return self.root / SHARDS_DIR / name
+        """The file of shard `name`: a shard file name (`shard-NNNNN.npz`) inside `shards/`, never
+        a path the manifest makes up (`../x.npz`, `/dev/zero`); see `rlgen.data.names`."""
+        where = self.root / MANIFEST_NAME
+        return inside(self.root / SHARDS_DIR, check_shard_name(name, where), where=where)
 
     def verify(self) -> None:
-        """Check every shard exists and matches its manifest checksum; the error names the file."""
+        """Check every shard against the manifest; the error names the file and what to do.
+
+        Per shard: a regular file (a device or pipe would be read forever), whose sha256 is the
+        manifest's, holding only stored (uncompressed) zip members (so no member can expand
+        beyond the file's size), whose per-episode arrays (lengths, level seeds, returns, partial
+        flags) are the manifest's.
+        The sha256 alone proves only that the manifest and the shards were written together;
+        these checks catch a manifest edited afterwards (counts, levels, returns), which training
+        would otherwise take at its word. Frames are not decoded: this reads a few small arrays.
+        """
+        manifest_path = self.root / MANIFEST_NAME
         for record in self.manifest.shards:
             path = self.shard_path(record.name)
-            if not path.exists():
+            try:
+                regular_file(path, manifest_path)
+            except FileNotFoundError:
                 raise DatasetError(
-                    f"shard {path} listed in {self.root / MANIFEST_NAME} is missing; "
+                    f"shard {path} listed in {manifest_path} is missing; "
                     "rerun the collection command that built this dataset to re-create it"
-                )
+                ) from None
             actual = file_sha256(path)
             if actual != record.sha256:
                 raise DatasetError(
                     f"shard {path} is corrupt: sha256 {actual[:16]}... does not match the manifest's "
                     f"{record.sha256[:16]}...; delete it and rerun the collection command to re-collect it"
                 )
+            _check_stored_members(path)
+            self._check_episodes(record, ShardReader(path).episode_arrays(), path)
+
+    def _check_episodes(self, record: ShardRecord, arrays: dict[str, np.ndarray], path: Path) -> None:
+        """The shard's per-episode arrays against the manifest's record of it."""
+        where = self.root / MANIFEST_NAME
+        fix = "the manifest was edited or does not belong to these shards: restore it from the dataset's source"
+        lengths = [int(x) for x in arrays["lengths"]]
+        if lengths != list(record.lengths):
+            raise DatasetError(
+                f"{where}: shard {record.name} lists {record.episodes} episodes, {record.transitions} transitions; "
+                f"{path} holds {len(lengths)} episodes, {sum(lengths)} transitions (episode lengths differ); {fix}"
+            )
+        seeds = [int(x) for x in arrays["level_seeds"]]
+        if seeds != list(record.level_seeds):
+            first = next(i for i, (a, b) in enumerate(zip(seeds, record.level_seeds)) if a != b)
+            raise DatasetError(
+                f"{where}: shard {record.name} lists level seed {record.level_seeds[first]} for episode {first}, "
+                f"{path} holds level {seeds[first]}; {fix}"
+            )
+        partial = [bool(x) for x in arrays["partial"]]
+        if partial != list(record.partial):
+            raise DatasetError(f"{where}: shard {record.name}'s partial flags differ from those in {path}; {fix}")
+        returns = np.asarray(arrays["returns"], dtype=np.float64)
+        listed = np.asarray(record.returns, dtype=np.float64)
+        wrong = np.flatnonzero(~np.isclose(returns, listed, rtol=1e-9, atol=1e-6))
+        if len(wrong):
+            i = int(wrong[0])
+            raise DatasetError(
+                f"{where}: shard {record.name} lists return {listed[i]:g} for episode {i}, "
+                f"{path}'s rewards sum to {returns[i]:g}; {fix}"
+            )
 
     def episodes(self) -> Iterator[EpisodeData]:
         for record in self.manifest.shards:
@@ -152,6 +200,23 @@ class Dataset:
         if data == "memory" or (data == "auto" and self.decoded_frame_bytes <= limit_bytes):
             return self.to_d3rlpy()
         return self.sampler(seed)
+
+
+def _check_stored_members(path: Path) -> None:
+    """Refuse a shard whose zip members are compressed: rlgen stores them plain, so each member's
+    size is bounded by the file's, and reading the small arrays cannot inflate without bound."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            packed = [i.filename for i in zf.infolist() if i.compress_type != zipfile.ZIP_STORED or i.file_size != i.compress_size]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DatasetError(f"shard {path} cannot be read ({type(exc).__name__}: {exc}); delete it and rerun the collection to re-create it") from exc
+    if packed:
+        raise DatasetError(
+            f"shard {path}: members {packed[:3]} are compressed inside the zip; rlgen shards store every member plain "
+            "(frames are compressed in chunks): it was not written by rlgen, rebuild it with rlgen"
+        )
 
 
 def resolve_dataset_path(name_or_path: str | Path, data_dir: Path | None = None) -> Path:

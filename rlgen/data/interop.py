@@ -43,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -53,6 +54,7 @@ from rlgen.core.levels import LevelSplit
 from rlgen.data.dataset import SHARDS_DIR, Dataset, default_data_dir, load_dataset
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import DatasetManifest, ShardRecord
+from rlgen.data.names import check_name, check_shard_name, inside, regular_file, unique_names
 from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter
 
 FRAME_SHAPE = (64, 64, 3)
@@ -107,7 +109,12 @@ def write_dataset(
     from rlgen.core.provenance import provenance
 
     root = Path(root)
-    if root.exists():
+    check_name(name, "dataset", root)
+    if original is not None:  # names that become files: checked before anything is written
+        for record in original.shards:
+            record.check(f"{root}: the exported manifest")
+        unique_names([record.name for record in original.shards], "shard", f"{root}: the exported manifest")
+    if root.exists() or root.is_symlink():
         raise DatasetError(f"{root} already exists; delete it or choose another name")
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = root.parent / f".tmp-{root.name}-{os.getpid()}"
@@ -121,8 +128,8 @@ def write_dataset(
         if writer is None:
             return
         known = original is not None and 0 <= current < len(original.shards)
-        shard = original.shards[current].name if known else f"shard-{len(records):05d}.npz"
-        sha256 = writer.write(staging / SHARDS_DIR / shard)
+        shard = check_shard_name(original.shards[current].name if known else f"shard-{len(records):05d}.npz")
+        sha256 = writer.write(inside(staging / SHARDS_DIR, shard))
         if original is not None:
             expected = original.shards[current].sha256 if current < len(original.shards) else "(no such shard)"
             if expected != sha256 or current != len(records):
@@ -173,6 +180,14 @@ def write_dataset(
     return load_dataset(root)
 
 
+def new_dataset_root(data_dir: str | Path | None, name: str, where: str | Path) -> Path:
+    """Where a new dataset `name` goes: the data directory (default `default_data_dir()`) joined
+    with `name`, which must be a safe name (`rlgen.data.names`) and stay inside it. `where` is the
+    file or argument the name came from, for the error."""
+    base = Path(data_dir) if data_dir is not None else default_data_dir()
+    return inside(base, check_name(name, "dataset", where), where=where)
+
+
 def _shards_by_size(episodes: Iterable[EpisodeData], shard_transitions: int) -> Iterator[tuple[int, EpisodeData]]:
     """Number episodes into shards of about `shard_transitions` (a shard closes once it reaches it)."""
     index, filled = 0, 0
@@ -183,28 +198,44 @@ def _shards_by_size(episodes: Iterable[EpisodeData], shard_transitions: int) -> 
         yield index, episode
 
 
+CONVERT_FRAMES = 256
+"""Frames converted at a time (`to_uint8_frames`): its float64 temporaries stay near 25 MB
+whatever the episode's length, instead of 8 bytes a value for the whole array at once."""
+
+
 def to_uint8_frames(frames: np.ndarray, where: str) -> np.ndarray:
     """8-bit frames as uint8, from uint8 or from floats on the 0-255 or the 0-1 scale; refuses anything else.
 
     The scale is the array's: maximum <= 1 means 0-1 (a Procgen episode whose every pixel is
-    at most 1 on the 0-255 scale would be black, and is not a real episode).
+    at most 1 on the 0-255 scale would be black, and is not a real episode). Works in blocks
+    of `CONVERT_FRAMES` frames: one pass for the range (the scale is the whole array's), one to
+    convert, so memory beyond the input is the uint8 output and one block's temporaries.
     """
     if frames.dtype == np.uint8:
         return frames
     if not np.issubdtype(frames.dtype, np.floating) and not np.issubdtype(frames.dtype, np.integer):
         raise DatasetError(f"{where}: frames of dtype {frames.dtype} are not images")
-    values = frames.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(values)):
-        raise DatasetError(f"{where}: frames hold NaN or infinite values")
-    low, high = float(values.min()), float(values.max())
+    if frames.size == 0:
+        return frames.astype(np.uint8)
+    blocks = [slice(i, i + CONVERT_FRAMES) for i in range(0, len(frames), CONVERT_FRAMES)]
+    low, high = np.inf, -np.inf
+    for block in blocks:
+        part = frames[block]
+        if np.issubdtype(part.dtype, np.floating) and not np.all(np.isfinite(part)):
+            raise DatasetError(f"{where}: frames hold NaN or infinite values")
+        low, high = min(low, float(part.min())), max(high, float(part.max()))
     if low < 0 or high > 255:
         raise DatasetError(f"{where}: frame values span [{low:g}, {high:g}]; expected 8-bit values on the 0-255 or the 0-1 scale")
-    scaled = values * 255.0 if high <= 1.0 else values
-    rounded = np.rint(scaled)
-    if np.abs(scaled - rounded).max() > 1e-3:
-        scale = "0-1" if high <= 1.0 else "0-255"
-        raise DatasetError(f"{where}: frame values on the {scale} scale are not 8-bit levels (not multiples of 1/255 or of 1)")
-    return rounded.astype(np.uint8)
+    out = np.empty(frames.shape, dtype=np.uint8)
+    for block in blocks:
+        values = frames[block].astype(np.float64)
+        scaled = values * 255.0 if high <= 1.0 else values
+        rounded = np.rint(scaled)
+        if np.abs(scaled - rounded).max() > 1e-3:
+            scale = "0-1" if high <= 1.0 else "0-255"
+            raise DatasetError(f"{where}: frame values on the {scale} scale are not 8-bit levels (not multiples of 1/255 or of 1)")
+        out[block] = rounded
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,17 +280,98 @@ def paper_file_name(timestamp: str, index: int, level_seed: int, rewards: np.nda
     return f"{timestamp}_{index}_{len(rewards)}_{level_seed}_{float(np.sum(rewards)):.2f}.npz"
 
 
-def read_paper_episode(info: PaperEpisodeFile, step_limit: int | None) -> EpisodeData:
-    """One paper file as an `EpisodeData` (frames uint8 HWC, the T+1-th frame dropped); checks everything."""
-    path = info.path
+PAPER_MAX_STEPS = 1000
+"""Longest Procgen episode (the step limit of most games): the bound on T when no game is given."""
+MAX_COMPRESSION_RATIO = 250
+"""Largest inflated/compressed size ratio accepted for an array member of an imported file. The
+paper's float32 frames of real play (16 games, 300 steps each, measured) compress 3x (starpilot)
+to 42x (climber); deflate's own limit is about 1000x, which only a made-up array reaches."""
+_RATIO_CHECKED_BYTES = 1 << 22
+"""Members inflating to less than this (4 MiB, ~85 float32 frames) are not ratio-checked: a (T,)
+array of zeros or a few constant test frames legitimately pack 100x or more, and cost nothing."""
+
+
+def _npy_header(zf: zipfile.ZipFile, member: str, where: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, header bytes) of a `.npy` member, read from its header alone (no data).
+
+    np.load would inflate the whole member before anyone could look at its shape: a 1 MB file
+    can declare gigabytes. Numeric dtypes only (an object array needs pickle, never used)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in PAPER_KEYS if k not in npz.files]
-            if missing:
-                raise DatasetError(f"{path}: lacks arrays {missing} (a paper episode holds {', '.join(PAPER_KEYS)})")
-            obs, actions, rewards, dones = (npz[k] for k in PAPER_KEYS)
+        with zf.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            header = f.tell()
     except DatasetError:
         raise
+    except Exception as exc:  # zip or npy header errors: a corrupt or forged file
+        raise DatasetError(f"{where}: {member} has no valid .npy header ({type(exc).__name__}: {exc}); the file is corrupt: download it again") from exc
+    if dtype.hasobject or dtype.kind not in "biuf" or dtype.itemsize > 8:
+        pickled = " (objects cannot be read without pickle, which rlgen never uses)" if dtype.hasobject else ""
+        raise DatasetError(f"{where}: {member} holds {dtype} values{pickled}; expected numbers: the file is not a paper episode")
+    return tuple(int(x) for x in shape), dtype, header
+
+
+def check_npz_members(path: Path, expected: dict[str, list[tuple[int, ...]]]) -> None:
+    """Before loading anything: every expected member of the `.npz` at `path` exists, declares a
+    shape among `expected[name]` (what the file's own name implies), and its declared size in the
+    zip is exactly that shape's (header + shape x itemsize), inflating at most
+    `MAX_COMPRESSION_RATIO` times. A decompression bomb is refused from its zip directory and
+    its headers, never inflated."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DatasetError(f"{path}: unreadable ({type(exc).__name__}: {exc}); the file is corrupt: download it again") from exc
+    with zf:
+        members = {info.filename: info for info in zf.infolist()}
+        missing = [k for k in expected if f"{k}.npy" not in members]
+        if missing:
+            raise DatasetError(f"{path}: lacks arrays {missing} (a paper episode holds {', '.join(expected)}); it is not a paper episode file")
+        for name, shapes in expected.items():
+            info = members[f"{name}.npy"]
+            shape, dtype, header = _npy_header(zf, info.filename, path)
+            if shape not in shapes:
+                raise DatasetError(
+                    f"{path}: {name} declares shape {shape}; expected {' or '.join(map(str, shapes))} "
+                    "(T from the file name): the file does not match its name"
+                )
+            size = header + int(np.prod(shape)) * dtype.itemsize
+            if info.file_size != size:
+                raise DatasetError(f"{path}: {name} declares {info.file_size} bytes in the zip, its header implies {size}; the file is corrupt or forged")
+            if info.file_size > _RATIO_CHECKED_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+                raise DatasetError(
+                    f"{path}: {name} inflates {info.file_size / max(info.compress_size, 1):.0f}x ({info.compress_size} -> {info.file_size} bytes), "
+                    f"more than real frames ever do ({MAX_COMPRESSION_RATIO}x); refusing a likely decompression bomb"
+                )
+
+
+def read_paper_episode(info: PaperEpisodeFile, step_limit: int | None) -> EpisodeData:
+    """One paper file as an `EpisodeData` (frames uint8 HWC, the T+1-th frame dropped); checks everything.
+
+    The length T in the file name must be at most the game's `step_limit` (else `PAPER_MAX_STEPS`),
+    and every member's declared shape and size must be what T implies before any is loaded
+    (`check_npz_members`): memory is bounded by the step limit, whatever the file declares."""
+    path = info.path
+    t = info.length
+    limit = step_limit if step_limit is not None else PAPER_MAX_STEPS
+    if not 1 <= t <= limit:
+        raise DatasetError(
+            f"{path}: the file name says {t} steps; a Procgen episode of this game has 1 to {limit} (its step limit): "
+            "rename or remove the file"
+        )
+    try:
+        regular_file(path)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: vanished while importing; rerun the import") from None
+    steps = [(t,), (t, 1)]
+    check_npz_members(path, {"observations": [(t + 1, 3, 64, 64)], "actions": steps, "rewards": steps, "dones": [(t,)]})
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            obs, actions, rewards, dones = (npz[k] for k in PAPER_KEYS)
     except ValueError as exc:  # object arrays need pickle, which is refused
         raise DatasetError(f"{path}: cannot be read without pickle ({exc}); rlgen never unpickles data") from exc
     except Exception as exc:  # zip / npy errors: a corrupt file
@@ -299,6 +411,15 @@ def read_paper_episode(info: PaperEpisodeFile, step_limit: int | None) -> Episod
     )
 
 
+def _training_levels(n: int, where: str | Path) -> LevelSplit:
+    """Training levels [0, n) with the fixed unseen blocks; a level seed beyond Procgen's range is
+    a `DatasetError` naming the source, not a traceback."""
+    try:
+        return LevelSplit.with_diversity(n)
+    except ValueError as exc:
+        raise DatasetError(f"{where}: level seeds up to {n - 1} give no valid level split ({exc}); remove the episodes with such seeds") from exc
+
+
 def _game_from_paths(paths: Iterable[Path]) -> str | None:
     """The one Procgen game named by a folder on the files' paths (None when none or several)."""
     from rlgen.core.games import GAMES
@@ -327,6 +448,7 @@ def import_paper_dataset(
     from rlgen.core.games import check_game
     from rlgen_envs.procgen import episode_step_limit
 
+    root = new_dataset_root(data_dir, name, "the dataset name")
     source = Path(source)
     if not source.is_dir():
         raise DatasetError(f"{source} is not a folder of paper episode files")
@@ -340,15 +462,16 @@ def import_paper_dataset(
     check_game(game, mode)
     seeds = [f.level_seed for f in files]
     n = max(seeds) + 1 if train_levels is None else int(train_levels)
-    for f in files:
+    limit = episode_step_limit(game)
+    for f in files:  # what the names say, checked before anything is written
         if not 0 <= f.level_seed < n:
             raise DatasetError(f"{f.path}: level seed {f.level_seed} lies outside the training levels [0, {n})")
-    levels = LevelSplit.with_diversity(n)
-    limit = episode_step_limit(game)
+        if not 1 <= f.length <= limit:
+            raise DatasetError(f"{f.path}: the file name says {f.length} steps; a {game} episode has 1 to {limit} (its step limit): rename or remove the file")
+    levels = _training_levels(n, source)
     episodes = (read_paper_episode(f, limit) for f in files)
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
     return write_dataset(
-        root / name,
+        root,
         _shards_by_size(episodes, shard_transitions),
         name=name,
         env={"game": game, "mode": mode},
@@ -506,44 +629,77 @@ def _minari_data_folder(source: str | Path) -> Path:
     raise DatasetError(f"no Minari dataset at {source} (expected {MINARI_METADATA} in it or in its data/ folder)")
 
 
-def _frames_from_minari(dataset, where: str) -> np.ndarray:
-    """(T+1, 64, 64, 3) uint8 from a Minari observations dataset: raw HWC/CHW arrays, or JPEG bytes."""
-    raw = dataset[()]
-    if raw.dtype == object or raw.ndim == 2:  # minari's JPEG-encoded image space: one byte string per frame
+def _frames_from_minari(dataset, steps: int, where: str) -> np.ndarray:
+    """(T+1, 64, 64, 3) uint8 from a Minari observations dataset: raw HWC/CHW arrays, or JPEG bytes.
+
+    The declared shape is checked before anything is read (HDF5 chunks can be compressed: a
+    small file can declare a huge array), and each JPEG's declared size before it is decoded."""
+    shape = tuple(int(x) for x in dataset.shape)
+    if dataset.dtype == object or len(shape) == 2:  # minari's JPEG-encoded image space: one byte string per frame
         import io
 
         from PIL import Image
 
-        return np.stack([np.asarray(Image.open(io.BytesIO(bytes(np.asarray(b, np.uint8)))).convert("RGB"), np.uint8) for b in raw])
-    if raw.ndim == 4 and raw.shape[1:] == (3, 64, 64):
+        if len(shape) < 1 or shape[0] != steps + 1:
+            raise DatasetError(f"{where}: {shape[0] if shape else 0} encoded observations for {steps} actions; Minari episodes hold T+1")
+        frames = np.empty((steps + 1, *FRAME_SHAPE), np.uint8)
+        for i, encoded in enumerate(dataset[()]):
+            image = Image.open(io.BytesIO(bytes(np.asarray(encoded, np.uint8))))
+            if image.size != FRAME_SHAPE[:2]:
+                raise DatasetError(f"{where}: observation {i} is a {image.size[0]}x{image.size[1]} image; rlgen imports 64x64 RGB frames")
+            frames[i] = np.asarray(image.convert("RGB"), np.uint8)
+        return frames
+    if len(shape) != 4 or shape[0] != steps + 1 or shape[1:] not in ((3, 64, 64), FRAME_SHAPE):
+        raise DatasetError(
+            f"{where}: observations of shape {shape} for {steps} actions; rlgen imports T+1 64x64 RGB frames, (T+1, 3, 64, 64) or (T+1, 64, 64, 3)"
+        )
+    if dataset.dtype.kind not in "biuf" or dataset.dtype.itemsize > 8:
+        raise DatasetError(f"{where}: observations of dtype {dataset.dtype} are not images")
+    raw = dataset[()]
+    if raw.shape[1:] == (3, 64, 64):
         raw = raw.transpose(0, 2, 3, 1)
-    if raw.ndim != 4 or raw.shape[1:] != FRAME_SHAPE:
-        raise DatasetError(f"{where}: observations of shape {raw.shape}; rlgen imports 64x64 RGB frames, (T+1, 3, 64, 64) or (T+1, 64, 64, 3)")
     return to_uint8_frames(raw, where)
 
 
-def read_minari_episodes(folder: Path, metadata: dict) -> Iterator[tuple[int | None, EpisodeData]]:
-    """(the rlgen shard it came from, or None; the episode) for every episode of a Minari HDF5 dataset."""
+def _minari_steps(g, step_limit: int, where: str) -> int:
+    """T of a Minari episode group from its arrays' declared shapes (nothing read): `actions`,
+    `rewards`, `terminations` and `truncations` hold T each, 1 <= T <= the game's step limit."""
+    try:
+        shapes = {key: tuple(int(x) for x in g[key].shape) for key in ("actions", "rewards", "terminations", "truncations")}
+    except KeyError as exc:
+        raise DatasetError(f"{where}: lacks {exc}; a Minari episode holds actions, rewards, terminations and truncations") from None
+    steps = shapes["actions"][0] if shapes["actions"] else 0
+    if any(shape not in ((steps,), (steps, 1)) for shape in shapes.values()) or not 1 <= steps <= step_limit:
+        raise DatasetError(
+            f"{where}: arrays of shapes {shapes}; expected T each with 1 <= T <= {step_limit} (the game's step limit): "
+            "the file is corrupt or not a Procgen dataset"
+        )
+    return steps
+
+
+def read_minari_episodes(folder: Path, metadata: dict, step_limit: int = PAPER_MAX_STEPS) -> Iterator[tuple[int | None, EpisodeData]]:
+    """(the rlgen shard it came from, or None; the episode) for every episode of a Minari HDF5 dataset.
+
+    Episodes longer than `step_limit` (the game's) are refused from their declared shapes before
+    any array is read, so memory stays bounded by one episode of the game however the file is
+    compressed."""
     import h5py
 
     action = json.loads(metadata["action_space"]) if isinstance(metadata.get("action_space"), str) else {}
     if action.get("type") != "Discrete" or int(action.get("start", 0)) != 0:
         raise DatasetError(f"{folder}: action space {action or 'missing'}; rlgen imports discrete actions starting at 0")
     n_actions = int(action["n"])
-    with h5py.File(folder / MINARI_MAIN, "r") as f:
+    with h5py.File(regular_file(folder / MINARI_MAIN), "r") as f:
         for i in range(int(metadata["total_episodes"])):
             key = f"episode_{i}"
             where = f"{folder / MINARI_MAIN}:{key}"
             if key not in f:
                 raise DatasetError(f"{where} is missing (metadata.json counts {metadata['total_episodes']} episodes)")
             g = f[key]
-            frames = _frames_from_minari(g["observations"], where)
-            actions, rewards = g["actions"][()], g["rewards"][()]
-            term, trunc = g["terminations"][()].astype(bool), g["truncations"][()].astype(bool)
-            t = len(actions)
-            if len(frames) != t + 1 or not (len(rewards) == len(term) == len(trunc) == t) or t == 0:
-                raise DatasetError(f"{where}: {len(frames)} observations for {t} actions, {len(rewards)} rewards; Minari episodes hold T+1 observations and T of the rest")
-            actions = actions.reshape(t)
+            t = _minari_steps(g, step_limit, where)
+            frames = _frames_from_minari(g["observations"], t, where)
+            actions, rewards = g["actions"][()].reshape(t), g["rewards"][()].reshape(t)
+            term, trunc = g["terminations"][()].reshape(t).astype(bool), g["truncations"][()].reshape(t).astype(bool)
             if actions.min() < 0 or actions.max() >= n_actions:
                 raise DatasetError(f"{where}: actions outside [0, {n_actions})")
             if (term[:-1] | trunc[:-1]).any():
@@ -561,9 +717,44 @@ def read_minari_episodes(folder: Path, metadata: dict) -> Iterator[tuple[int | N
                     truncated=not terminated,
                     level_complete=bool(attrs.get("level_complete", False)),
                     partial=bool(attrs.get("partial", not (terminated or bool(trunc[-1])))),
-                    extras={k: v[()][:-1] for k, v in g["infos"].items()} if "infos" in g and "rlgen_shard" in attrs else {},
+                    extras=_minari_extras(g, t, where) if "infos" in g and "rlgen_shard" in attrs else {},
                 ),
             )
+
+
+def _minari_extras(g, steps: int, where: str) -> dict[str, np.ndarray]:
+    """An rlgen export's per-step extras (`infos/<name>`, T+1 rows), each checked before it is read."""
+    extras = {}
+    for key, value in g["infos"].items():
+        if not hasattr(value, "shape") or not value.shape or value.shape[0] != steps + 1 or value.dtype.kind not in "biuf":
+            raise DatasetError(f"{where}: infos/{key} is not a numeric array of T+1 = {steps + 1} rows")
+        extras[key] = value[()][:-1]
+    return extras
+
+
+def _minari_level_seeds(folder: Path, metadata: dict) -> list[int]:
+    """Every episode's `level_seed` attribute (0 where absent), read without reading any array."""
+    import h5py
+
+    with h5py.File(regular_file(folder / MINARI_MAIN), "r") as f:
+        seeds = [int(f[key].attrs.get("level_seed", 0)) for key in (f"episode_{i}" for i in range(int(metadata["total_episodes"]))) if key in f]
+    if not seeds:
+        raise DatasetError(f"{folder / MINARI_MAIN}: holds no episodes")
+    if min(seeds) < 0:
+        raise DatasetError(f"{folder / MINARI_MAIN}: an episode has level seed {min(seeds)}; level seeds are >= 0")
+    return seeds
+
+
+def _read_minari_metadata(folder: Path) -> dict:
+    """metadata.json as a dict; a file that is not a JSON object is a `DatasetError` naming it."""
+    path = folder / MINARI_METADATA
+    try:
+        metadata = json.loads(regular_file(path).read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc}); the file is corrupt: export the dataset again") from exc
+    if not isinstance(metadata, dict):
+        raise DatasetError(f"{path}: holds a {type(metadata).__name__}, not a JSON object; the file is corrupt: export the dataset again")
+    return metadata
 
 
 def import_minari(
@@ -581,48 +772,44 @@ def import_minari(
     fields and byte-identical shards (each checked against the exported manifest's sha256).
     Any other needs `game` (its env is not recorded in rlgen's terms) and `name`; its level
     seeds come from the episodes' `level_seed` attributes (0 where absent).
+
+    `metadata.json` is untrusted: the dataset name and every shard name in it are checked
+    (`rlgen.data.names`) and the target folder must lie inside the data directory before
+    anything is written; episodes longer than the game's step limit are refused unread.
     """
+    from rlgen.core.games import check_game
+    from rlgen_envs.procgen import episode_step_limit
+
     folder = _minari_data_folder(source)
-    metadata = json.loads((folder / MINARI_METADATA).read_text())
+    where = folder / MINARI_METADATA
+    metadata = _read_minari_metadata(folder)
     if metadata.get("data_format") != "hdf5":
         raise DatasetError(f"{folder}: data format {metadata.get('data_format')!r}; rlgen reads Minari's hdf5 format only")
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
     original = metadata.get("rlgen_manifest")
-    episodes = read_minari_episodes(folder, metadata)
     if original is not None:
-        m = _manifest_from_dict(original, folder)
-        name = name or m.name
+        if not isinstance(original, dict):
+            raise DatasetError(f"{where}: rlgen_manifest is not a JSON object; export the dataset again")
+        m = DatasetManifest.from_dict(original, f"{where} (rlgen_manifest)")
+        root = new_dataset_root(data_dir, name or m.name, "the dataset name" if name else where)
+        check_game(m.game, m.mode)  # exported Procgen data: its step limit bounds every episode
+        episodes = read_minari_episodes(folder, metadata, episode_step_limit(m.game))
         return write_dataset(
-            root / name, episodes, name=name, env=m.env, levels=m.levels, behaviour=m.behaviour,
+            root, episodes, name=root.name, env=m.env, levels=m.levels, behaviour=m.behaviour,
             seed=m.seed, config=m.config, original=m,
         )  # fmt: skip
     if name is None or game is None:
         raise DatasetError(f"{folder} was not exported by rlgen: pass a dataset name and --game for it")
-    from rlgen.core.games import check_game
-
+    root = new_dataset_root(data_dir, name, "the dataset name")
     check_game(game, mode)
-    collected = [ep for _, ep in episodes]  # level seeds first: they set the training levels
-    n = max(ep.level_seed for ep in collected) + 1
+    n = max(_minari_level_seeds(folder, metadata)) + 1  # the training levels, before any episode is read
+    episodes = (ep for _, ep in read_minari_episodes(folder, metadata, episode_step_limit(game)))
     return write_dataset(
-        root / name,
-        _shards_by_size(collected, shard_transitions),
+        root,
+        _shards_by_size(episodes, shard_transitions),
         name=name,
         env={"game": game, "mode": mode},
-        levels=LevelSplit.with_diversity(n),
+        levels=_training_levels(n, where),
         behaviour={"name": "minari", "label": str(metadata.get("algorithm_name") or "minari"), "source": f"Minari dataset {metadata.get('dataset_id')}"},
         seed=0,
         config={"source": "minari", "dataset_id": metadata.get("dataset_id"), "minari_version": metadata.get("minari_version"), "folder": str(folder.resolve())},
     )
-
-
-def _manifest_from_dict(data: dict, where: Path) -> DatasetManifest:
-    """A `DatasetManifest` from its `to_dict()` form (as carried in Minari metadata)."""
-    try:
-        return DatasetManifest(
-            name=data["name"], format_version=int(data["format_version"]), env=dict(data["env"]),
-            levels=LevelSplit.from_dict(data["levels"]), behaviour=dict(data["behaviour"]),
-            shards=tuple(ShardRecord.from_dict(s) for s in data["shards"]), seed=int(data["seed"]),
-            config=dict(data["config"]), provenance=dict(data["provenance"]),
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DatasetError(f"{where}: the rlgen manifest in {MINARI_METADATA} is invalid ({type(exc).__name__}: {exc})") from exc

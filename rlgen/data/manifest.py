@@ -26,6 +26,7 @@ import numpy as np
 from rlgen.core.levels import LevelSplit
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.errors import DatasetError
+from rlgen.data.names import check_name, check_shard_name, unique_names
 
 MANIFEST_NAME = "manifest.json"
 
@@ -49,9 +50,12 @@ class ShardRecord:
     written to the manifest, so None in every record read from one."""
 
     @classmethod
-    def from_dict(cls, data: dict) -> ShardRecord:
-        return cls(
-            name=data["name"],
+    def from_dict(cls, data: dict, where: str | Path | None = None) -> ShardRecord:
+        """The record as a manifest lists it; its name must be a shard file name and its counts
+        must agree with its per-episode lists (`check`), since `verify` compares those lists,
+        not the counts, against the shard."""
+        record = cls(
+            name=check_shard_name(data["name"], where),
             sha256=data["sha256"],
             episodes=int(data["episodes"]),
             transitions=int(data["transitions"]),
@@ -61,6 +65,23 @@ class ShardRecord:
             partial=tuple(bool(x) for x in data["partial"]),
             stats=dict(data.get("stats", {})),
         )
+        record.check(where)
+        return record
+
+    def check(self, where: str | Path | None = None) -> None:
+        """Refuse a record whose counts disagree with its own lists (an edited manifest)."""
+        n = self.episodes
+        if not (len(self.level_seeds) == len(self.returns) == len(self.lengths) == len(self.partial) == n) or n < 1:
+            raise DatasetError(
+                f"{where or self.name}: shard {self.name} lists {n} episodes but {len(self.level_seeds)} level seeds, "
+                f"{len(self.returns)} returns, {len(self.lengths)} lengths and {len(self.partial)} partial flags; "
+                "the manifest was edited: restore it from the dataset's source"
+            )
+        if sum(self.lengths) != self.transitions or min(self.lengths) < 1:
+            raise DatasetError(
+                f"{where or self.name}: shard {self.name} lists {self.transitions} transitions but its episode lengths "
+                f"sum to {sum(self.lengths)}; the manifest was edited: restore it from the dataset's source"
+            )
 
     def to_dict(self) -> dict:
         return {
@@ -149,20 +170,41 @@ class DatasetManifest:
             )
         try:
             data = json.loads(path.read_text())
-            return cls(
-                name=data["name"],
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DatasetError(f"{path} is not a valid rlgen manifest ({type(exc).__name__}: {exc})") from exc
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str | Path) -> DatasetManifest:
+        """A manifest from its `to_dict()` form, read from `where` (a manifest.json, or a Minari
+        metadata.json carrying one) and checked as untrusted input: a safe dataset name, shard
+        file names listed once each, per-shard counts that agree with their episode lists, and
+        top-level totals that agree with the shards. Anything else is a `DatasetError`."""
+        try:
+            manifest = cls(
+                name=check_name(data["name"], "dataset", where),
                 format_version=int(data["format_version"]),
                 env=dict(data["env"]),
                 levels=LevelSplit.from_dict(data["levels"]),
                 behaviour=dict(data["behaviour"]),
-                shards=tuple(ShardRecord.from_dict(s) for s in data["shards"]),
+                shards=tuple(ShardRecord.from_dict(s, where) for s in data["shards"]),
                 seed=int(data["seed"]),
                 config=dict(data["config"]),
                 provenance=dict(data["provenance"]),
                 diversity=dict(data["diversity"]) if data.get("diversity") is not None else None,
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DatasetError(f"{path} is not a valid rlgen manifest ({type(exc).__name__}: {exc})") from exc
+        except DatasetError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DatasetError(f"{where} is not a valid rlgen manifest ({type(exc).__name__}: {exc})") from exc
+        unique_names([s.name for s in manifest.shards], "shard", where)
+        for key in ("transitions", "episodes"):
+            if key in data and data[key] != getattr(manifest, key):
+                raise DatasetError(
+                    f"{where}: says {data[key]!r} {key} but its shards list {getattr(manifest, key)}; "
+                    "the manifest was edited: restore it from the dataset's source"
+                )
+        return manifest
 
 
 def manifest_sha256(folder: Path) -> str:
