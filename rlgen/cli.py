@@ -408,18 +408,28 @@ def main(argv: list[str] | None = None) -> int:
     from rlgen.data.errors import DatasetError
     from rlgen.sweep import SweepFailedError
 
+    from rlgen.data.atomic import describe_os_error
+    from rlgen.ray_session import task_error_cause
+
     args = build_parser().parse_args(argv)
     try:
         code = args.fn(args)
-    except (ConfigError, UnknownNameError, LevelOverlapError, DatasetError, FileNotFoundError, ValueError) as exc:
-        print(f"rlgen: error: {exc}", file=sys.stderr)
-        return 2
-    except SweepFailedError as exc:
-        print(f"rlgen: error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt as exc:
         print(f"\nrlgen: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
+    except Exception as raised:
+        # An error raised in a Ray task arrives wrapped, its message the remote traceback: say its cause.
+        exc = task_error_cause(raised)
+        if isinstance(exc, (ConfigError, UnknownNameError, LevelOverlapError, DatasetError, FileNotFoundError, ValueError)):
+            print(f"rlgen: error: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError):  # a full disk, a folder that cannot be written: which file, what to do
+            print(f"rlgen: error: {describe_os_error(exc)}", file=sys.stderr)
+            return 2
+        if isinstance(exc, SweepFailedError):
+            print(f"rlgen: error: {exc}", file=sys.stderr)
+            return 1
+        raise
     return int(code or 0)
 
 

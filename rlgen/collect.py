@@ -9,12 +9,23 @@ Actors return a `ShardRecord` (counts, checksum, level seeds, returns, and per l
 digests of its distinct frames); frames never cross the object store. The driver writes the
 manifest last, with the union of those digests as its `diversity` (distinct frames per level and
 per 1k transitions): a folder with a manifest is a finished dataset.
+
+Integrity. The dataset folder is locked for the whole collection (`rlgen.data.lock`): a second
+collection into it stops at once, naming the first. Each shard's sha256 is computed by its
+writer while writing and kept beside it (`shard-NNNNN.npz.sha256`); a resumed collection takes a
+shard only if the file still has that digest (a shard without one, or changed since, is
+collected again), so a shard damaged on disk never enters a manifest. A finished dataset whose
+shard is missing or damaged (`verify` says to delete it and rerun) is repaired by rerunning the
+same collection: the shard is collected again aside and put in place only if its bytes are
+the ones the manifest lists (`_repair`), so the manifest, and every result citing it, stands.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -29,10 +40,13 @@ from rlgen.data.atomic import atomic_write_bytes, remove_stray_temporaries
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, distinct_by_level, diversity_section, union_by_level
-from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, file_sha256, frame_digests
+from rlgen.data.lock import folder_lock
+from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, digest_path, file_sha256, frame_digests, written_digest
 from rlgen.policies.base import Policy, call_if_present
 
 COLLECT_SPEC_NAME = "collect.json"
+REPAIR_DIR = ".repair"
+"""Inside a finished dataset's folder: shards collected again to repair it, before they are checked."""
 RESTART_POLL_S = 1.0
 """How often the driver asks again after an actor that Ray is still restarting."""
 
@@ -180,12 +194,33 @@ def _run_episodes(env, policy: Policy, quota: int, seed: int, emit: Callable[[Ep
         emit(buffers.take(i, level_seed=int(level[i]), terminated=False, truncated=True, level_complete=False, partial=True))
 
 
-def record_of_shard(path: Path, stats: dict | None = None, digests: bool = False) -> ShardRecord:
+def record_of_shard(path: Path, stats: dict | None = None, digests: bool = False, sha256: str | None = None) -> ShardRecord:
     """The manifest entry of a shard on disk: its checksum and its per-episode arrays (no frame is
-    decoded), and with `digests` its distinct frames per level (every frame decoded and hashed)."""
+    decoded), and with `digests` its distinct frames per level (every frame decoded and hashed,
+    which checks every chunk's zstd checksum). `sha256`, when the caller has just checked it,
+    saves hashing the file again."""
     path = Path(path)
     reader = ShardReader(path)
-    return _record(path.name, file_sha256(path), reader.episode_arrays(), stats, reader.frame_digests() if digests else None)
+    return _record(path.name, sha256 or file_sha256(path), reader.episode_arrays(), stats, reader.frame_digests() if digests else None)
+
+
+def untrusted_shard(path: Path) -> str | None:
+    """Why a shard left by an interrupted collection cannot be resumed from, or None when its
+    file still has the sha256 its writer recorded beside it (`ShardWriter.write(keep_digest=True)`).
+
+    The digest is the writer's, taken from the bytes as they went to disk: rehashing the file as
+    it is now would vouch for whatever it has become (a flipped bit, a truncated copy).
+    """
+    expected = written_digest(path)
+    if expected is None:
+        return (
+            f"shard {path} has no sha256 recorded by its writer ({digest_path(path).name} is missing or unreadable: "
+            "written by an older rlgen, or interrupted just after writing), so it cannot be trusted"
+        )
+    actual = file_sha256(path)
+    if actual != expected:
+        return f"shard {path} changed on disk since it was written: sha256 {actual[:16]}..., its writer recorded {expected[:16]}..."
+    return None
 
 
 def _record(
@@ -230,7 +265,7 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
     _run_episodes(env, policy, config.collect.shard_quota(index), env_seed, emit)
     env.close()
     path = Path(shard_dir) / shard_name(index)
-    sha256 = writer.write(path)
+    sha256 = writer.write(path, keep_digest=True)
     stats = {"seconds": round(time.perf_counter() - started, 3)}
     layer = policy
     while layer is not None:  # mixtures wrap the expert (`inner`), maybe twice: keep every layer's stats
@@ -300,7 +335,9 @@ def _collection_spec(config: ExperimentConfig) -> dict:
 
 
 def collect_dataset(config: ExperimentConfig, address: str | None = None, progress: bool = True) -> Dataset:
-    """Build (or finish, or just verify) the dataset `config` describes, with Ray actors."""
+    """Build (or finish, or repair, or just verify) the dataset `config` describes, with Ray actors.
+
+    The dataset folder is locked throughout (`rlgen.data.lock`); see the module docstring."""
     from rlgen.worlds import world_of
 
     world = world_of(config)
@@ -308,32 +345,54 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
     if hasattr(world, "check_levels"):  # a world with finite level sets (WebShop's instructions)
         world.check_levels(config.levels.split)
     root = config.dataset_dir()
-    shard_dir = root / SHARDS_DIR
     spec = _collection_spec(config)
+    _check_spec(root, spec)
+    with folder_lock(root, "dataset"):
+        _check_spec(root, spec)  # again, now that no other collection can be writing it
+        if (root / MANIFEST_NAME).exists():
+            return _finished(config, root, address, progress)
+        return _collect_locked(config, world, root, spec, address, progress)
+
+
+def _check_spec(root: Path, spec: dict) -> None:
+    """Refuse a folder holding a dataset collected with another config (`collect.json`)."""
     spec_path = root / COLLECT_SPEC_NAME
     if spec_path.exists():
-        existing = json.loads(spec_path.read_text())
+        try:
+            existing = json.loads(spec_path.read_text())
+        except ValueError:
+            existing = None
         if existing != spec:
             raise DatasetError(
                 f"{root} holds a dataset collected with a different config ({spec_path} differs); "
                 "choose another data_dir or delete that folder"
             )
-    if (root / MANIFEST_NAME).exists():
-        return load_dataset(root)
+
+
+def _collect_locked(config: ExperimentConfig, world, root: Path, spec: dict, address: str | None, progress: bool) -> Dataset:
+    """Collect the shards not yet on disk (or not to be trusted), then write the manifest."""
+    shard_dir = root / SHARDS_DIR
+    spec_path = root / COLLECT_SPEC_NAME
     shard_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(spec_path, json.dumps(spec, indent=1).encode())
     for stray in remove_stray_temporaries(shard_dir):
-        warnings.warn(f"removed {stray}, a temporary file left by an interrupted collection", stacklevel=2)
+        warnings.warn(f"removed {stray}, a temporary file left by an interrupted collection", stacklevel=3)
 
     records: dict[int, ShardRecord] = {}
     for index in range(config.collect.num_shards):
         path = shard_dir / shard_name(index)
-        if path.exists():
+        if not path.exists():
+            continue
+        problem = untrusted_shard(path)
+        if problem is None:
             try:
-                records[index] = record_of_shard(path, {"resumed": True}, digests=True)
-            except DatasetError as exc:
-                warnings.warn(f"{exc}; collecting it again", stacklevel=2)
-                path.unlink()
+                records[index] = record_of_shard(path, {"resumed": True}, digests=True, sha256=written_digest(path))
+            except DatasetError as exc:  # e.g. a chunk whose zstd checksum fails
+                problem = str(exc)
+        if problem is not None:
+            warnings.warn(f"{problem}; collecting it again", stacklevel=3)
+            path.unlink()
+            digest_path(path).unlink(missing_ok=True)
     missing = [i for i in range(config.collect.num_shards) if i not in records]
     if missing:
         records.update(_collect_with_ray(config, missing, shard_dir, address, progress, records))
@@ -356,6 +415,66 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
     )
     manifest.write(root)
     return load_dataset(root)
+
+
+def _finished(config: ExperimentConfig, root: Path, address: str | None, progress: bool) -> Dataset:
+    """A finished dataset, verified; one whose shards are missing or damaged is repaired first."""
+    try:
+        return load_dataset(root)
+    except DatasetError as exc:
+        manifest = DatasetManifest.read(root)
+        shard_dir = root / SHARDS_DIR
+        damaged = [
+            i for i, record in enumerate(manifest.shards)
+            if not _matches(shard_dir / record.name, record.sha256)
+        ]  # fmt: skip
+        collected_here = (root / COLLECT_SPEC_NAME).exists() and all(
+            record.name == shard_name(i) for i, record in enumerate(manifest.shards)
+        )
+        if not damaged or not collected_here:
+            raise  # the manifest itself is wrong, or the data was not collected by this command: its message says what to do
+        warnings.warn(f"{exc}; collecting shards {damaged} of {root} again to repair it", stacklevel=3)
+    _repair(config, root, manifest, damaged, address, progress)
+    return load_dataset(root)
+
+
+def _matches(path: Path, sha256: str) -> bool:
+    """The shard at `path` is a regular file with sha256 `sha256`."""
+    try:
+        return path.is_file() and file_sha256(path) == sha256
+    except OSError:
+        return False
+
+
+def _repair(config: ExperimentConfig, root: Path, manifest: DatasetManifest, indices: list[int], address: str | None, progress: bool) -> None:
+    """Collect shards `indices` of a finished dataset again and put them in place, only if each is
+    byte for byte the shard the manifest lists (collection is deterministic in (config, index)).
+
+    They are collected into `REPAIR_DIR` first, so nothing in the dataset changes unless the
+    repair succeeds; a shard that comes out different (the collection code or a package changed
+    since the dataset was built) is refused, and the damaged one is left where it was.
+    """
+    shard_dir = root / SHARDS_DIR
+    staging = root / REPAIR_DIR
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        records = _collect_with_ray(config, indices, staging, address, progress, {})
+        differ = [i for i in indices if records[i].sha256 != manifest.shards[i].sha256]
+        if differ:
+            raise DatasetError(
+                f"{root}: shards {[shard_name(i) for i in differ]} collected again differ from those its manifest lists "
+                "(the collection code or a package changed since the dataset was built), so it cannot be restored exactly; "
+                f"the damaged shards were left as they were. Delete {root} and rerun the same command to build it anew "
+                "(runs trained on it will then be trained again)"
+            )
+        shard_dir.mkdir(exist_ok=True)
+        for i in indices:
+            name = shard_name(i)
+            os.replace(staging / name, shard_dir / name)
+            os.replace(digest_path(staging / name), digest_path(shard_dir / name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _diversity(records: list[ShardRecord], shard_dir: Path) -> dict:
@@ -395,10 +514,10 @@ def _collect_with_ray(
     import collections
 
     import ray
-    from ray.exceptions import ActorUnavailableError, NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
+    from ray.exceptions import ActorUnavailableError, NodeDiedError, ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
     from tqdm.auto import tqdm
 
-    from rlgen.ray_session import ray_session
+    from rlgen.ray_session import ray_session, task_error_cause
 
     lost_worker = (RayActorError, NodeDiedError, WorkerCrashedError, ObjectLostError)
     max_attempts = 5
@@ -454,6 +573,8 @@ def _collect_with_ray(
                 actor, index = busy.pop(ref)
                 try:
                     record = ray.get(ref)
+                except RayTaskError as exc:  # the shard's own error (a full disk, ...): no retry, one clear line
+                    raise _shard_error(index, shard_dir, task_error_cause(exc)) from None
                 except lost_worker as exc:
                     if attempts[index] >= max_attempts:
                         raise RuntimeError(
@@ -480,3 +601,18 @@ def _collect_with_ray(
             for actor in actors:
                 ray.kill(actor)
     return records
+
+
+def _shard_error(index: int, shard_dir: Path, cause: BaseException) -> BaseException:
+    """The error a collecting actor raised for shard `index`, for the command line to say in one
+    line: a full disk is already a `NoSpaceError` naming the file; any other `OSError` gets the
+    shard's folder and the way to resume; other errors pass as they are (their messages say)."""
+    from rlgen.data.atomic import NoSpaceError
+
+    if isinstance(cause, OSError) and not isinstance(cause, NoSpaceError):
+        where = cause.filename or shard_dir
+        return OSError(
+            cause.errno, f"collecting shard {index} into {shard_dir}: {where}: {cause.strerror or cause}; "
+            "fix that, then rerun the same command to resume (finished shards are kept)"
+        )  # fmt: skip
+    return cause

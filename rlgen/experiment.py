@@ -7,6 +7,7 @@ where an interrupted run stopped. The resolved config is written to the run fold
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from pathlib import Path
@@ -102,13 +103,33 @@ def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = T
 def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = True) -> list[Path]:
     """Evaluate every trained run and the reference policies on the same paired jobs (Ray must run).
 
+    Each run must have been trained under this config and dataset (`rlgen.train.check_trained`):
+    a run left from another config is refused, naming its folder, rather than scored.
+
     Runs trained on the augmented variant (when there is one) are evaluated too, their records
     naming that dataset; references are evaluated once, under the collected dataset.
     """
+    from rlgen.data.lock import folder_lock
+    from rlgen.train import run_dir
+
+    # Hold every evaluated run's folder: a retrain starting meanwhile would swap the weights
+    # under the actors loading them (it fails at once instead, naming this process).
+    with contextlib.ExitStack() as locks:
+        for variant, _ in experiment_datasets(config, dataset):
+            for spec in config.learners:
+                for seed in config.seeds:
+                    folder = run_dir(config, spec, seed, variant)
+                    if folder.is_dir():  # a missing one is refused below, and no empty folder is left
+                        locks.enter_context(folder_lock(folder, "run"))
+        return _evaluate_locked(config, dataset, progress)
+
+
+def _evaluate_locked(config: ExperimentConfig, dataset: Dataset, progress: bool) -> list[Path]:
+    """`evaluate_all`'s work, with the run folders' locks held."""
     from rlgen.evaluate import evaluate_policies, write_records
     from rlgen.ray_session import gpus_for_device
     from rlgen.learn.registry import load_policy_after_imports
-    from rlgen.train import run_dir, run_key
+    from rlgen.train import check_trained, run_key
 
     ev = config.evaluate
     world = world_of(config)
@@ -120,9 +141,7 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
         base = {"dataset": data.name, "dataset_sha256": data.sha256, "game": config.env.game, "mode": config.env.mode}
         for spec in config.learners:
             for seed in config.seeds:
-                path = run_dir(config, spec, seed, variant)
-                if not (path / "run.json").exists():
-                    raise FileNotFoundError(f"no trained run at {path}; run `rlgen train CONFIG` first")
+                path = check_trained(config, spec, seed, data.sha256, variant)  # trained under this very config
                 weights = checkpoint_dir(path, ev.checkpoint)
                 factory = functools.partial(load_policy_after_imports, config.imports, weights, config.device, greedy=ev.greedy)
                 trained = (path / "run.json").read_text()

@@ -8,6 +8,7 @@ config's `ray.address`, or $RAY_ADDRESS, in that order.
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -56,3 +57,16 @@ def ray_session(config: RayConfig, address: str | None = None) -> Iterator[None]
         yield
     finally:
         ray.shutdown()
+
+
+def task_error_cause(exc: BaseException) -> BaseException:
+    """The exception a Ray task or actor method raised, out of the `RayTaskError`(s) wrapping it;
+    `exc` itself when it is no Ray task error. Ray's wrapper prints the remote traceback as its
+    message; the command line says the cause in one line instead (a full disk, a locked folder,
+    a corrupt file)."""
+    ray_exceptions = sys.modules.get("ray.exceptions")
+    if ray_exceptions is None:  # Ray never imported: no Ray error possible
+        return exc
+    while isinstance(exc, ray_exceptions.RayTaskError) and isinstance(exc.cause, BaseException):
+        exc = exc.cause
+    return exc

@@ -5,11 +5,19 @@ checkpoint, `learner.json`, the training log and `run.json` (which config, datas
 hash and seed produced it). A run whose `run.json` matches is skipped, so rerunning an
 interrupted experiment trains only what is missing. Model selection, where a learner asks
 for it, plays validation levels only: the test block is never seen during training.
+
+`run.json` is the run's identity and is written last: a folder without one holds no finished
+run. Retraining removes the old result first, `run.json` before anything else, so a retrain
+killed halfway never passes for the old run (nor the old weights for the new config); and
+evaluation checks the identity against the config it is given (`check_trained`) instead of
+scoring whatever weights lie in the folder. A run folder is locked while it trains
+(`rlgen.data.lock`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -44,11 +52,63 @@ def _run_identity(config: ExperimentConfig, spec: LearnerSpec, seed: int, datase
     }
 
 
+class StaleRunError(ValueError):
+    """A run folder holds a result trained under another config or dataset than the one given."""
+
+
+def _recorded_identity(path: Path) -> dict | None:
+    """The identity `run.json` at `path` records; None when it is missing or unreadable."""
+    try:
+        identity = json.loads(path.read_text()).get("identity")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return identity if isinstance(identity, dict) else None
+
+
 def is_trained(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str, variant: str = "") -> bool:
     path = run_dir(config, spec, seed, variant) / RUN_RECORD
+    return _recorded_identity(path) == _run_identity(config, spec, seed, dataset_sha256, variant)
+
+
+def check_trained(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_sha256: str, variant: str = "") -> Path:
+    """The run folder of (spec, seed, variant) if it holds a run trained under exactly this config
+    and dataset; otherwise an error naming the folder, what differs, and the command that fixes it.
+
+    Evaluating weights trained under another learner config, seed, dataset, level split or
+    selection would report them as this config's results (`rlgen evaluate` used to, with exit 0).
+    """
+    folder = run_dir(config, spec, seed, variant)
+    path = folder / RUN_RECORD
     if not path.exists():
-        return False
-    return json.loads(path.read_text()).get("identity") == _run_identity(config, spec, seed, dataset_sha256, variant)
+        raise FileNotFoundError(f"no trained run at {folder}; run `rlgen train CONFIG` first")
+    recorded = _recorded_identity(path)
+    expected = _run_identity(config, spec, seed, dataset_sha256, variant)
+    if recorded == expected:
+        return folder
+    if recorded is None:
+        what = f"{path} is unreadable"
+    else:
+        differ = sorted(k for k in {*expected, *recorded} if expected.get(k) != recorded.get(k))
+        what = "it was trained with another " + ", ".join(differ) + " than this config gives"
+    raise StaleRunError(
+        f"run {folder} is stale: {what}; its weights are not this config's result. "
+        "Run `rlgen train CONFIG` (the same config and --set options) to retrain it, then evaluate"
+    )
+
+
+def clear_result(folder: Path) -> None:
+    """Remove a run folder's old result before it is trained again: `run.json` first (so the
+    folder stops passing for a finished run at once), then everything else but its lock."""
+    from rlgen.data.lock import LOCK_NAME
+
+    (folder / RUN_RECORD).unlink(missing_ok=True)
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str, variant: str = "") -> dict:
@@ -57,6 +117,14 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     `variant` names which of the experiment's datasets `dataset_root` is ("" the collected one,
     `AUGMENTED` its stitching-augmented variant); it only keeps the two runs' folders apart.
     """
+    from rlgen.data.lock import folder_lock
+
+    with folder_lock(run_dir(config, spec, seed, variant), "run"):
+        return _train_locked(config, spec, seed, dataset_root, variant)
+
+
+def _train_locked(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str, variant: str) -> dict:
+    """`train_one`'s work, with the run folder's lock held."""
     from rlgen.core.determinism import deterministic_torch
     from rlgen.data.dataset import load_dataset
     from rlgen.evaluate import validation_scorer
@@ -76,6 +144,9 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
         jobs = world.jobs(split, ("validation",), config.evaluate.selection_levels, 1)
         validate = validation_scorer(config.env.game, config.env.mode, jobs, config.evaluate.envs_per_worker, seed, world=world)
     out = run_dir(config, spec, seed, variant)
+    if is_trained(config, spec, seed, dataset.sha256, variant):  # finished by another process since train_all looked
+        return json.loads((out / RUN_RECORD).read_text())
+    clear_result(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     # Built-in learners say where their batches come from (`LearnerConfig.data`: memory, disk or

@@ -240,6 +240,11 @@ class EvaluateConfig:
     PPO was trained (`greedy` is for the offline learners). Required when `references` names `ppo`."""
 
     def __post_init__(self) -> None:
+        if self.levels_per_split is not None and self.levels_per_split < 1:
+            raise ConfigError(f"evaluate.levels_per_split must be at least 1 (or null: every level of each split), got {self.levels_per_split}")
+        for key in ("num_workers", "envs_per_worker"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"evaluate.{key} must be at least 1, got {getattr(self, key)}")
         for split in self.splits:
             if split not in ("train", "validation", "test"):
                 raise ConfigError(f"evaluate.splits: unknown split {split!r}; valid: train, validation, test")
@@ -326,6 +331,10 @@ class RayConfig:
     num_cpus: int | None = None
     """CPUs for an embedded Ray (all of this machine's when None)."""
 
+    def __post_init__(self) -> None:
+        if self.num_cpus is not None and self.num_cpus < 1:
+            raise ConfigError(f"ray.num_cpus must be at least 1 (or null: all of this machine's), got {self.num_cpus}")
+
 
 @dataclass(frozen=True)
 class ExperimentConfig:
@@ -356,6 +365,7 @@ class ExperimentConfig:
             raise ConfigError("seeds: give at least one seed")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds: duplicate seeds in {list(self.seeds)}")
+        check_device(self.device)
 
     @property
     def dataset_name(self) -> str:
@@ -410,6 +420,19 @@ class ExperimentConfig:
         return from_dict(ExperimentConfig, _learners_to_specs(data))
 
 
+DEVICE_HELP = "'cpu', 'cuda', 'cuda:N' or 'auto' (the first GPU when there is one, else the CPU)"
+
+
+def check_device(device: str) -> None:
+    """Refuse a device name torch would refuse, when the config is read (not in a Ray task after
+    the collection): the same rule as `rlgen.learn.registry.resolve_device`, without torch.
+    Whether the named GPU exists is checked where training runs (it may be another node)."""
+    kind, sep, index = device.partition(":")
+    if device == "auto" or (kind in ("cpu", "cuda") and (not sep or index.isdigit())):
+        return
+    raise ConfigError(f"device: {device!r} is not a torch device rlgen uses; give {DEVICE_HELP}")
+
+
 def _structure_label(params: Any) -> str:
     """A stitching behaviour's confinement in dataset names (`-regions2o2`, `-hops8`); '' for none."""
     if not isinstance(params, dict):
@@ -427,16 +450,34 @@ def _count_label(n: int) -> str:
     return str(n)
 
 
-def read_yaml(path: str | Path, what: str = "config file") -> object:
-    """The YAML document at `path` (an empty file reads as {}); a missing file or bad YAML is a
-    `ConfigError` naming the file, as every YAML input of rlgen (experiments, sweeps, catalogs) reports it."""
+def read_yaml(path: str | Path, what: str = "config file") -> dict:
+    """The YAML mapping at `path`; a missing file, bad YAML, an empty file (or one of comments
+    only) and a document that is not a mapping (a list, a string) are each a `ConfigError`
+    naming the file, as every YAML input of rlgen (experiments, sweeps, catalogs) reports it.
+
+    An empty file is refused rather than read as {}: an experiment of all defaults is a 100k
+    collection, too much work to start from a file truncated or saved blank by mistake. A
+    config of all defaults on purpose says so with `{}`.
+    """
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} is not a file")
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not UTF-8 text ({exc})") from exc
+    if data is None:
+        raise ConfigError(f"{what} {path} is empty; write its sections (see configs/quickstart.yaml), or `{{}}` for all defaults")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{what} {path} holds a {type(data).__name__}, not a mapping of keys to values "
+            "(e.g. `name: my-experiment` on the first line, see configs/quickstart.yaml)"
+        )
+    return data
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

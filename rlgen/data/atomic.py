@@ -1,12 +1,19 @@
 """Atomic file writes: a temporary name in the same folder, fsync, rename.
 
 A reader never sees a half-written shard or manifest under its final name; a crash leaves at
-most a temporary file (`.tmp-*`), which collection sweeps away when it starts.
+most a temporary file (`.tmp-*`), which collection sweeps away when it starts (holding the
+dataset folder's lock, so never another collection's file in flight).
+
+A full disk (or quota) while writing is a `NoSpaceError`: an `OSError` whose message names the
+file, the space left on its file system and what to do, instead of a bare errno deep inside a
+Ray traceback. It is a plain `OSError(errno, message)`, so it pickles out of Ray tasks unchanged.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,9 +22,53 @@ from typing import BinaryIO, Iterator
 TMP_PREFIX = ".tmp-"
 
 
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+class NoSpaceError(OSError):
+    """The disk (or the user's quota) filled up while rlgen wrote a file; see `no_space_error`."""
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def no_space_error(path: Path | None, exc: OSError) -> NoSpaceError:
+    """A one-line `NoSpaceError` for `exc` (ENOSPC / EDQUOT) raised writing `path` (None: not
+    known): which file, how much space its file system has left, and what to do (the stages
+    resume, so nothing finished is lost by rerunning)."""
+    try:
+        free = f"{_human_bytes(shutil.disk_usage(Path(path).parent).free)} free there" if path else "free space unknown"
+    except OSError:
+        free = "free space unknown"
+    what = "disk quota exceeded" if exc.errno == errno.EDQUOT else "no space left on device"
+    return NoSpaceError(
+        exc.errno,
+        f"{what} writing {path or 'a file'} ({free}); free some space, or point data_dir / $RLGEN_DATA_DIR "
+        "(datasets) or output_dir (runs) at a disk with room, then rerun the same command: "
+        "it resumes, keeping every finished shard and run",
+    )
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an `OSError` that reaches the command line: a `NoSpaceError`'s message, else
+    the file and the system's words (no traceback)."""
+    if isinstance(exc, NoSpaceError):
+        return exc.strerror or str(exc)
+    if exc.errno in NO_SPACE_ERRNOS:
+        return no_space_error(Path(exc.filename) if exc.filename else None, exc).strerror
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """Open a temporary file beside `path`; on success it is fsynced and renamed to `path`."""
+    """Open a temporary file beside `path`; on success it is fsynced and renamed to `path`.
+    A full disk raises `NoSpaceError` naming `path` (the temporary file is removed)."""
     path = Path(path)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
     try:
@@ -26,6 +77,11 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in NO_SPACE_ERRNOS and not isinstance(exc, NoSpaceError):
+            raise no_space_error(path, exc) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -32,6 +32,14 @@ episode's first frame (see `rlgen_envs.procgen`); d3rlpy treats the terminal as 
 Chunks are compressed independently so a random minibatch decodes only the chunks it touches,
 and a dataset need not fit in memory as decoded frames. Writing is deterministic (fixed zip
 timestamps, fixed compression level, `ZSTD_LEVEL`): the same episodes give byte-identical shards.
+
+Integrity. Each zstd chunk carries its content checksum (XXH64 of the decoded bytes), which the
+decompressor checks on every decode: without it, most single-bit flips in a compressed chunk
+decoded silently to other pixels. Shards written before the checksums were added have frames
+without them and still load (zstd checks a checksum only where a frame carries one). The writer
+also returns the sha256 of the bytes as they went to disk, computed while writing; a collection
+keeps it beside the shard (`DIGEST_SUFFIX`, in `sha256sum` format) so that a resumed collection
+checks each shard against what its writer wrote, not against a hash of the file as it is now.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from typing import Iterator
 import numpy as np
 import zstandard
 
-from rlgen.data.atomic import atomic_writer
+from rlgen.data.atomic import atomic_write_bytes, atomic_writer
 from rlgen.data.errors import DatasetError
 
 FORMAT_VERSION = 1
@@ -60,6 +68,9 @@ collection's critical path (2 saturated cores leave nothing to overlap it with).
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _EPISODE_FIELDS = ("level_seeds", "terminated", "truncated", "level_complete", "partial")
 STEP_EXTRA_PREFIX = "step_"
+DIGEST_SUFFIX = ".sha256"
+"""`shard-00001.npz.sha256` beside a shard holds the sha256 its writer computed while writing it,
+as `sha256sum` writes it (`<hex>  shard-00001.npz`), so `sha256sum -c` checks it too."""
 
 
 def _check_extras(extras: dict[str, np.ndarray], steps: int, where: str) -> None:
@@ -200,7 +211,7 @@ class ShardWriter:
         self.frame_shape = tuple(frame_shape)
         self._staging = np.empty((CHUNK_FRAMES, *self.frame_shape), dtype=dtype)
         self._staged = 0
-        self._compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        self._compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
         self._chunks: list[bytes] = []
         self._actions: list[np.ndarray] = []
         self._rewards: list[np.ndarray] = []
@@ -252,8 +263,21 @@ class ShardWriter:
         }
         return arrays
 
-    def write(self, path: Path) -> str:
-        """Write the shard atomically to `path` and return the file's sha256 (hex)."""
+    def write(self, path: Path, *, keep_digest: bool = False) -> str:
+        """Write the shard atomically to `path` and return the file's sha256 (hex), computed from
+        the bytes as they were written. With `keep_digest` the digest is also written beside it
+        (`digest_path`): first any old digest is removed, then the shard lands, then its digest,
+        so a digest on disk always vouches for the shard beside it (a crash in between leaves a
+        shard without one, which a resumed collection collects again)."""
+        path = Path(path)
+        if keep_digest:
+            digest_path(path).unlink(missing_ok=True)
+        sha256 = self._write(path)
+        if keep_digest:
+            atomic_write_bytes(digest_path(path), f"{sha256}  {path.name}\n".encode())
+        return sha256
+
+    def _write(self, path: Path) -> str:
         if not self._actions:
             raise ValueError("a shard needs at least one episode")
         if self._staged:
@@ -282,6 +306,25 @@ class ShardWriter:
                     np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
                     zf.writestr(info, buf.getvalue())
         return digest.hexdigest()
+
+
+def digest_path(path: Path) -> Path:
+    """Where the writer keeps shard `path`'s sha256 (`DIGEST_SUFFIX`)."""
+    path = Path(path)
+    return path.with_name(path.name + DIGEST_SUFFIX)
+
+
+def written_digest(path: Path) -> str | None:
+    """The sha256 the writer recorded beside shard `path` (`ShardWriter.write(keep_digest=True)`),
+    or None when there is none or it is unreadable (the shard then cannot be vouched for)."""
+    try:
+        text = digest_path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    digest, _, name = text.strip().partition("  ")
+    if name != Path(path).name or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return digest
 
 
 def learner_layout(observations: np.ndarray) -> np.ndarray:
