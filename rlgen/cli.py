@@ -56,12 +56,13 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from rlgen.data.dataset import load_dataset
-    from rlgen.experiment import evaluate_all, validate_experiment
+    from rlgen.experiment import check_runs, evaluate_all, validate_experiment
     from rlgen.ray_session import ray_session
 
     config = _config(args)
     validate_experiment(config)
     dataset = load_dataset(config.dataset_dir())
+    check_runs(config, dataset)  # every run trained under this config, before Ray starts
     with ray_session(config.ray, args.address):
         for path in evaluate_all(config, dataset, progress=not args.quiet):
             print(path)

@@ -100,6 +100,17 @@ def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = T
     return augmented
 
 
+def check_runs(config: ExperimentConfig, dataset: Dataset) -> None:
+    """Refuse, before Ray starts, any run of the experiment missing or trained under another
+    config or dataset (`rlgen.train.check_trained`); `evaluate_all` checks again under the locks."""
+    from rlgen.train import check_trained
+
+    for variant, data in experiment_datasets(config, dataset):
+        for spec in config.learners:
+            for seed in config.seeds:
+                check_trained(config, spec, seed, data.sha256, variant)
+
+
 def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = True) -> list[Path]:
     """Evaluate every trained run and the reference policies on the same paired jobs (Ray must run).
 
