@@ -5,7 +5,8 @@ files and each sweep away the other's temporary files as an interrupted writer's
 stage that writes a folder therefore takes its lock first and holds it to the end; a second one
 fails at once, naming the holder (pid, host, command and start time, written into the lock file
 by whoever holds it). The lock is the kernel's: it dies with its process (a killed stage leaves
-no stale lock), so no pid needs to be checked for liveness. The file is removed on release,
+no stale lock; its file may stay, naming a dead process, until the next holder overwrites it), so
+no pid needs to be checked for liveness. The file is removed on release,
 under the lock; a process that opened the old file then sees it gone and tries again, so two
 holders can never lock two different files of the same name.
 
