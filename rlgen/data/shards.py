@@ -68,6 +68,11 @@ collection's critical path (2 saturated cores leave nothing to overlap it with).
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _EPISODE_FIELDS = ("level_seeds", "terminated", "truncated", "level_complete", "partial")
 STEP_EXTRA_PREFIX = "step_"
+REPAIR_ADVICE = (
+    "delete it and rerun the command that built the dataset (`rlgen collect CONFIG` or `rlgen datasets build NAME`): "
+    "it collects the shard again and keeps it only if it is the one the manifest lists"
+)
+"""What to do about a damaged collected shard; `rlgen.collect` makes it work with the manifest in place."""
 DIGEST_SUFFIX = ".sha256"
 """`shard-00001.npz.sha256` beside a shard holds the sha256 its writer computed while writing it,
 as `sha256sum` writes it (`<hex>  shard-00001.npz`), so `sha256sum -c` checks it too."""
@@ -383,13 +388,13 @@ class ShardReader:
                 self.extras = {name[len(STEP_EXTRA_PREFIX) :]: npz[name] for name in extras}
             self.data_offset, blob_shape, blob_dtype = _member_data_offset(self.path, infos["frames_zstd.npy"])
         except FileNotFoundError:
-            raise DatasetError(f"shard {self.path} is missing; rerun the collection to re-create it") from None
+            raise DatasetError(f"shard {self.path} is missing; {REPAIR_ADVICE.removeprefix('delete it and ')}") from None
         except DatasetError:
             raise
         except Exception as exc:  # zip, npy, struct or OS errors: all mean an unreadable file
             raise DatasetError(
                 f"shard {self.path} cannot be read ({type(exc).__name__}: {exc}); it is corrupt or not a shard: "
-                "delete it and rerun the collection to re-create it"
+                + REPAIR_ADVICE
             ) from exc
         a = self.arrays
         if int(a["format_version"]) != FORMAT_VERSION:
@@ -413,8 +418,7 @@ class ShardReader:
         )
         if not consistent:
             raise DatasetError(
-                f"shard {self.path} is inconsistent: frame chunks, episode offsets and actions disagree; "
-                "delete it and rerun the collection to re-create it"
+                f"shard {self.path} is inconsistent: frame chunks, episode offsets and actions disagree; " + REPAIR_ADVICE
             )
 
     def episode_arrays(self) -> dict[str, np.ndarray]:
@@ -458,7 +462,7 @@ class ShardReader:
         except zstandard.ZstdError as exc:
             raise DatasetError(
                 f"shard {self.path}: frame chunk {chunk} cannot be decompressed ({exc}); the file is corrupt: "
-                "delete it and rerun the collection to re-create it"
+                + REPAIR_ADVICE
             ) from exc
         if len(data) != expected:
             raise DatasetError(f"shard {self.path}: frame chunk {chunk} holds {len(data)} bytes, expected {expected}; the file is corrupt")
