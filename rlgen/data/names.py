@@ -35,8 +35,9 @@ def check_name(name: object, kind: str = "dataset", where: str | Path | None = N
     if isinstance(name, str) and len(name) <= MAX_NAME_CHARS and NAME_PATTERN.fullmatch(name) and ".." not in name:
         return name
     raise DatasetError(
-        f"{_where(where, name)}: {kind} name {name!r} is not a safe name; use 1-{MAX_NAME_CHARS} letters, digits, "
-        "'.', '_' or '-', starting with a letter or digit (no '/', no '..')"
+        f"{_where(where, name)}: {kind} name {name!r} is not a safe name (it must be 1-{MAX_NAME_CHARS} letters, digits, "
+        "'.', '_' or '-', starting with a letter or digit: no '/', no '..'); use such a name, "
+        "or restore the file it came from if it was edited"
     )
 
 
@@ -83,7 +84,10 @@ def unique_names(names: list[str], kind: str, where: str | Path | None = None) -
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise DatasetError(f"{_where(where, name)}: {kind} {name!r} is listed twice; each must be listed once")
+            raise DatasetError(
+                f"{_where(where, name)}: {kind} {name!r} is listed twice, so two entries name one file; "
+                "the file was edited: restore it from its source"
+            )
         seen.add(name)
 
 

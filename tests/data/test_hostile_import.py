@@ -65,7 +65,7 @@ def test_minari_dataset_name_cannot_leave_the_data_dir(exported, tmp_path, name)
     folder, data_dir = exported
     _edit_metadata(folder, lambda m: m.update(name=name))
     before = _files(tmp_path)
-    with pytest.raises(DatasetError, match=r"metadata\.json.*dataset name .* is not a safe name; use") as info:
+    with pytest.raises(DatasetError, match=r"metadata\.json.*dataset name .* is not a safe name \(it must be") as info:
         import_minari(folder, data_dir=data_dir)
     assert str(folder / "metadata.json") in str(info.value)
     assert _files(tmp_path) == before  # nothing written, nothing overwritten, anywhere
