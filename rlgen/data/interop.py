@@ -722,12 +722,21 @@ def read_minari_episodes(folder: Path, metadata: dict, step_limit: int = PAPER_M
             )
 
 
+MAX_EXTRA_ROW_BYTES = 1 << 16
+"""Largest per-step extra row accepted from a Minari file (the stitching maze's are a few bytes):
+a declared (T+1, 10^9) array is refused before it is read."""
+
+
 def _minari_extras(g, steps: int, where: str) -> dict[str, np.ndarray]:
     """An rlgen export's per-step extras (`infos/<name>`, T+1 rows), each checked before it is read."""
     extras = {}
     for key, value in g["infos"].items():
-        if not hasattr(value, "shape") or not value.shape or value.shape[0] != steps + 1 or value.dtype.kind not in "biuf":
-            raise DatasetError(f"{where}: infos/{key} is not a numeric array of T+1 = {steps + 1} rows")
+        shape = tuple(getattr(value, "shape", ()) or ())
+        if not shape or shape[0] != steps + 1 or value.dtype.kind not in "biuf" or int(np.prod(shape[1:])) * value.dtype.itemsize > MAX_EXTRA_ROW_BYTES:
+            raise DatasetError(
+                f"{where}: infos/{key} of shape {shape} is not a numeric array of T+1 = {steps + 1} rows of at most "
+                f"{MAX_EXTRA_ROW_BYTES} bytes; the file is corrupt or not an rlgen export: export it again"
+            )
         extras[key] = value[()][:-1]
     return extras
 
@@ -736,8 +745,12 @@ def _minari_level_seeds(folder: Path, metadata: dict) -> list[int]:
     """Every episode's `level_seed` attribute (0 where absent), read without reading any array."""
     import h5py
 
+    seeds = []
     with h5py.File(regular_file(folder / MINARI_MAIN), "r") as f:
-        seeds = [int(f[key].attrs.get("level_seed", 0)) for key in (f"episode_{i}" for i in range(int(metadata["total_episodes"]))) if key in f]
+        for i in range(int(metadata["total_episodes"])):
+            if f"episode_{i}" not in f:
+                raise DatasetError(f"{folder / MINARI_MAIN}:episode_{i} is missing (metadata.json counts {metadata['total_episodes']} episodes)")
+            seeds.append(int(f[f"episode_{i}"].attrs.get("level_seed", 0)))
     if not seeds:
         raise DatasetError(f"{folder / MINARI_MAIN}: holds no episodes")
     if min(seeds) < 0:

@@ -247,7 +247,7 @@ def _foreign_minari_bomb(folder, steps, frames):
     data.mkdir(parents=True)
     with h5py.File(data / "main_data.hdf5", "w") as f:
         g = f.create_group("episode_0")
-        obs = g.create_dataset("observations", shape=(frames, 3, 64, 64), dtype=np.uint8, chunks=(64, 3, 64, 64), compression="gzip")
+        obs = g.create_dataset("observations", shape=(frames, 3, 64, 64), dtype=np.uint8, chunks=(min(frames, 64), 3, 64, 64), compression="gzip")
         obs[:1] = 0  # the rest are fill values: the file stays tiny
         g.create_dataset("actions", data=np.zeros(steps, np.int64))
         g.create_dataset("rewards", data=np.zeros(steps))
@@ -281,3 +281,12 @@ def test_minari_observations_that_disagree_with_the_actions_are_refused_unread(t
     )
     assert "main_data.hdf5:episode_0" in str(info.value)
 
+
+
+def test_minari_metadata_claiming_endless_episodes_is_refused_at_the_first_missing_one(tmp_path):
+    folder = _foreign_minari_bomb(tmp_path / "minari", steps=3, frames=4)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    (folder / "metadata.json").write_text(json.dumps({**metadata, "total_episodes": 10**12}))
+    with pytest.raises(DatasetError, match=r"main_data\.hdf5:episode_1 is missing \(metadata\.json counts 1000000000000 episodes\)"):
+        import_minari(folder, "endless", game="maze", data_dir=tmp_path / "data")
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
