@@ -34,6 +34,16 @@ actions); their level seeds come from an episode attribute `level_seed` when pre
 
 Every writer builds the dataset in a temporary folder beside its final place and renames it
 there when complete: no half-written dataset ever stands under the final name.
+
+**Imported files are untrusted.** Every name that becomes a path (the dataset's, each shard's,
+from the command line or from `metadata.json`) is checked by `rlgen.data.names` before anything
+is written, and the target must lie inside the data directory; a re-import's shard sha256s are
+compared as each shard is written into the temporary folder, which is deleted on a mismatch.
+Sizes are checked before data is read: a paper file's length (its name) must be within the
+game's step limit, each `.npy` member's header must declare the shape that length implies and
+its zip entry exactly that many bytes, inflating at most `MAX_COMPRESSION_RATIO` times; a
+Minari episode's declared shapes are checked the same way before its arrays are read. Frames
+are converted to uint8 in blocks (`CONVERT_FRAMES`), never as one float64 copy.
 """
 
 from __future__ import annotations

@@ -36,7 +36,10 @@ _FIX = "the file is corrupt, truncated or not the original WebShop file: downloa
 
 
 class _Stream:
-    """A text buffer over a file that refills in chunks and drops what has been consumed."""
+    """A text buffer over a file that refills in chunks and drops what has been consumed.
+
+    The file is read as bytes, `chunk_chars` at a time (at least), and decoded as UTF-8
+    incrementally, so a decoding error knows its byte offset."""
 
     def __init__(self, path: str | os.PathLike, chunk_chars: int) -> None:
         if chunk_chars < 1:
