@@ -18,6 +18,7 @@ from rlgen.core.config import ConfigError, ExperimentConfig
 from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import Dataset, load_dataset
+from rlgen.data.names import check_name
 from rlgen.policies.base import RandomPolicy
 from rlgen.worlds import world_of
 
@@ -54,6 +55,11 @@ def validate_experiment(config: ExperimentConfig) -> None:
     for spec in config.learners:
         learner_config(spec.algo, spec.params)
     names = [spec.name for spec in config.learners]
+    # The experiment's and learners' names become folders (runs/NAME/train/LABEL-seedN): refuse
+    # one that would lead out of output_dir, as names read from a dataset's files are refused.
+    check_name(config.name, "experiment (`name:`)", "config")
+    for name in names:
+        check_name(name, "learner (`label:` or `algo:`)", "config")
     if len(set(names)) != len(names):
         raise ValueError(f"learners: two learners share a name in {names}; give one a distinct `label`")
 

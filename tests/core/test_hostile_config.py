@@ -83,3 +83,18 @@ def test_a_folder_or_binary_file_as_config_is_refused(tmp_path, capsys):
     path = tmp_path / "config.yaml"
     path.write_bytes(b"\xff\xfe\x00bad")
     assert str(path) in refused(capsys, "collect", str(path))
+
+
+@pytest.mark.parametrize(
+    "override, says",
+    [
+        ("name=../../escaped", "experiment (`name:`) name '../../escaped' is not a safe name"),
+        ("name=/tmp/escaped", "is not a safe name"),
+        ("learners=[{algo: bc, label: ../x}]", "learner (`label:` or `algo:`) name '../x' is not a safe name"),
+    ],
+)
+def test_names_that_become_folders_cannot_lead_out_of_the_output_dir(tmp_path, capsys, override, says):
+    out = tmp_path / "runs"
+    err = refused(capsys, "train", str(QUICKSTART), "--set", f"output_dir={out}", "--set", override)
+    assert says in err
+    assert not any(tmp_path.rglob("*")), "a folder was made before the name was refused"
