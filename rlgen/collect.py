@@ -35,6 +35,7 @@ import numpy as np
 
 from rlgen.core.config import ExperimentConfig
 from rlgen.core.games import normalize_returns
+from rlgen.core.imports import import_modules
 from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes, remove_stray_temporaries
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
@@ -43,6 +44,7 @@ from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, dis
 from rlgen.data.lock import folder_lock
 from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, digest_path, file_sha256, frame_digests, written_digest
 from rlgen.policies.base import Policy, call_if_present
+from rlgen.worlds import world_of
 
 COLLECT_SPEC_NAME = "collect.json"
 REPAIR_DIR = ".repair"
@@ -248,8 +250,6 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
     The environment on the training levels and the behaviour policy come from the config's world
     (`rlgen.worlds`): Procgen, or the stitching maze with region-restricted tasks.
     """
-    from rlgen.worlds import world_of
-
     world = world_of(config)
     env_seed, policy_seed = shard_seeds(config.collect.seed, index)
     env = world.training_env(config.levels.split.train, config.collect.envs_per_worker)
@@ -286,6 +286,7 @@ class ShardCollector:
     """
 
     def __init__(self, config: ExperimentConfig, shard_dir: str) -> None:
+        import_modules(config.imports)  # a user's world or behaviour registers itself in this process too
         self.config = config
         self.shard_dir = Path(shard_dir)
 
@@ -338,8 +339,7 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
     """Build (or finish, or repair, or just verify) the dataset `config` describes, with Ray actors.
 
     The dataset folder is locked throughout (`rlgen.data.lock`); see the module docstring."""
-    from rlgen.worlds import world_of
-
+    import_modules(config.imports)
     world = world_of(config)
     world.check_behaviour(config.collect.policy)
     if hasattr(world, "check_levels"):  # a world with finite level sets (WebShop's instructions)

@@ -15,12 +15,13 @@ from pathlib import Path
 import yaml
 
 from rlgen.core.config import ConfigError, ExperimentConfig
+from rlgen.core.imports import import_modules
 from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import Dataset, load_dataset
 from rlgen.data.names import check_name
 from rlgen.policies.base import RandomPolicy
-from rlgen.worlds import world_of
+from rlgen.worlds import stitching_kinds, world_of
 
 EVAL_DIR = "eval"
 REPORT_DIR = "report"
@@ -33,11 +34,10 @@ GENERIC_REFERENCES = ("random", "behaviour")
 def validate_experiment(config: ExperimentConfig) -> None:
     """Every check that can fail before any work: names, hyperparameters, level splits."""
     from rlgen.learn import learner_config
-    from rlgen.learn.registry import import_modules
 
-    import_modules(config.imports)
+    import_modules(config.imports)  # first: a user's world, behaviour or learner registers itself
     config.levels.split  # noqa: B018  (overlapping splits raise here)
-    world = world_of(config)
+    world = world_of(config)  # an unknown env.kind is refused here, after the imports
     world.check_behaviour(config.collect.policy)
     extra = tuple(getattr(world, "reference_names", ()))
     for ref in config.evaluate.references:
@@ -49,7 +49,10 @@ def validate_experiment(config: ExperimentConfig) -> None:
         if ref not in GENERIC_REFERENCES and hasattr(world, "check_reference"):
             world.check_reference(ref, config)  # e.g. the online PPO checkpoint exists and plays this game
     if config.augment is not None and not world.stitching:
-        raise ValueError("augment: temporal augmentation needs per-step waypoints; only the stitching worlds (env.kind stitch_maze, procgen_maze_stitch) record them")
+        raise ValueError(
+            f"augment: temporal augmentation needs per-step waypoints; only the stitching worlds (env.kind "
+            f"{', '.join(stitching_kinds())}) record them"
+        )
     if config.augment is not None and hasattr(world, "check_augment"):
         world.check_augment(config.augment)  # e.g. goals that cannot be redrawn exactly in the observations
     for spec in config.learners:
@@ -188,7 +191,7 @@ def _evaluate_locked(config: ExperimentConfig, dataset: Dataset, progress: bool)
         results = evaluate_policies(
             todo, config.env.game, config.env.mode, jobs,
             num_workers=ev.num_workers, num_envs=ev.envs_per_worker, seed=config.collect.seed, progress=progress, world=world,
-            num_gpus=gpus_for_device(config.device) / max(1, ev.num_workers),
+            num_gpus=gpus_for_device(config.device) / max(1, ev.num_workers), imports=config.imports,
         )  # fmt: skip
         for key, records in results.items():
             write_records(out / f"{key}.csv", records, entries[key][1])

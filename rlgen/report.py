@@ -45,6 +45,7 @@ import pandas as pd
 
 from rlgen import stats
 from rlgen.core.games import COBBE_RETURN_RANGES, MODES, normalize_returns
+from rlgen.worlds import stitching_kinds, world_class, world_kinds
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "policy",
@@ -399,8 +400,6 @@ def _compute(frame: pd.DataFrame, bootstrap_seed: int, n_resamples: int) -> pd.D
     return table
 
 
-STITCH_GAMES = ("stitch_maze", "procgen_maze_stitch")
-"""Records of the stitching worlds carry (game, mode) = (the world's kind, pair kind) (`rlgen.worlds`)."""
 STITCH_COLUMNS: tuple[str, ...] = (
     "dataset", "policy", "kind", "pairs", "split", "n_runs", "n_episodes", "success_rate", "success_ci_low", "success_ci_high",
 )
@@ -415,10 +414,11 @@ def compute_stitching_table(
     (`stitch`) against pairs the data shows (`ordinary`), on training and unseen levels, with and
     without augmentation (the augmented variant is its own dataset). Each run's success rate is
     its mean over the pairs played; the interval is a 95% bootstrap over runs (training seeds).
-    Empty when no record is a stitching world's.
+    Empty when no record is a stitching world's: the records of the worlds registered with
+    `stitching = True` carry (game, mode) = (the world's kind, pair kind) (`rlgen.worlds`).
     """
     frame = _check_records(records)
-    frame = frame[frame["game"].isin(STITCH_GAMES)]
+    frame = frame[frame["game"].isin(stitching_kinds())]
     rows = []
     for (dataset, policy, pairs, split), group in frame.groupby(["dataset", "policy", "mode", "split"], sort=True):
         per_run = group.groupby("seed")["success"].mean().to_numpy(dtype=np.float64)
@@ -779,18 +779,14 @@ def plot_gap(table: pd.DataFrame, path: Path) -> None:
 
 
 def world_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
-    """{dataset: notes} from the worlds of the records' tasks: a world module's `REPORT_NOTE`
-    (looked up through `rlgen.worlds.WORLD_KINDS` by the record's `game`, which non-Procgen
-    worlds set to their kind), e.g. WebShop's score scale and its generated-catalog caveat."""
-    import importlib
-
-    from rlgen.worlds import WORLD_KINDS
-
+    """{dataset: notes} from the worlds of the records' tasks: a world's `report_note`, looked up
+    in the world registry by the record's `game` (which non-Procgen worlds set to their kind),
+    e.g. WebShop's score scale and its generated-catalog caveat."""
     notes: dict[str, list[str]] = {}
     for (dataset, game), _ in frame.groupby(["dataset", "game"], sort=True):
-        if game in COBBE_RETURN_RANGES or game not in WORLD_KINDS:
+        if game in COBBE_RETURN_RANGES or game not in world_kinds():
             continue
-        note = getattr(importlib.import_module(WORLD_KINDS[game].partition(":")[0]), "REPORT_NOTE", None)
+        note = getattr(world_class(game), "report_note", None)
         if note:
             notes.setdefault(dataset, []).append(note)
     return notes

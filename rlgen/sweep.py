@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from rlgen.core.config import ExperimentConfig, LearnerSpec, load_config, read_yaml
+from rlgen.core.imports import import_modules
 from rlgen.core.typed import ConfigError, from_dict, to_dict
 from rlgen.data.atomic import atomic_write_bytes
 
@@ -201,6 +202,7 @@ def run_trial(trial: Trial, dataset_root: str, sweep_dir: str, *after: Any) -> d
 
     started = time.perf_counter()
     config = trial.config
+    import_modules(config.imports)  # a trial is its own process: the user's modules register here too
     dataset = load_dataset(dataset_root, verify=False)  # the driver verified it after collection
     trained = None
     if trial.spec is not None and not is_trained(config, trial.spec, trial.seed, dataset.sha256):

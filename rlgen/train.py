@@ -129,7 +129,7 @@ def _train_locked(config: ExperimentConfig, spec: LearnerSpec, seed: int, datase
     from rlgen.data.dataset import load_dataset
     from rlgen.evaluate import validation_scorer
     from rlgen.learn import fit, learner_config
-    from rlgen.learn.registry import import_modules
+    from rlgen.core.imports import import_modules
     from rlgen.worlds import world_of
 
     import_modules(config.imports)
