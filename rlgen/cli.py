@@ -9,10 +9,15 @@ from pathlib import Path
 
 
 def _config(args: argparse.Namespace):
+    """The config the command names, with its `imports:` imported (a user's world, behaviour or
+    learner registers itself before any stage reads the names)."""
     from rlgen.core.config import load_config
+    from rlgen.core.imports import import_modules
 
     device = [f"device={args.device}"] if getattr(args, "device", None) else []
-    return load_config(args.config, [*args.set, *device])
+    config = load_config(args.config, [*args.set, *device])
+    import_modules(config.imports)
+    return config
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -231,6 +236,7 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     import json
 
     from rlgen.core.config import EvaluateConfig, load_config
+    from rlgen.core.imports import import_modules
     from rlgen.data.dataset import load_dataset
     from rlgen.stitch.audit import StitchingLeakError
     from rlgen.stitch.variant import audit_summary
@@ -240,6 +246,7 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     augmented = None
     if target.is_file() and target.suffix in (".yaml", ".yml"):
         config = load_config(target, args.set)
+        import_modules(config.imports)
         world, dataset = world_of(config), load_dataset(config.dataset_dir())
         split, splits, levels = config.levels.split, config.evaluate.splits, config.evaluate.levels_per_split
         root = config.augmented_dataset_dir()

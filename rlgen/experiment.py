@@ -212,6 +212,7 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
     """Build the report from the run's evaluation files; returns its Markdown."""
     from rlgen.report import build_report, load_records
 
+    import_modules(config.imports)  # the report reads each world's notes and stitching flag from the registry
     paths = eval_paths or sorted((config.run_dir / EVAL_DIR).glob("*.csv"))
     if not paths:
         raise FileNotFoundError(f"no evaluation records under {config.run_dir / EVAL_DIR}; run `rlgen evaluate` first")

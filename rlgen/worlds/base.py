@@ -113,7 +113,7 @@ class WorldBase:
 
     - `jobs`: every level of each split played `episodes_per_level` times (`EpisodeJob`s);
     - `repin`: `env.repin(slot, job.level, seed)`, the pinned-env contract of Procgen's;
-    - `task_columns`: none (records carry the config's game and mode);
+    - `task_columns`: the kind as the records' `game` (a report normalizes only Procgen's games);
     - `score`: the return itself;
     - behaviours: the registry's (`rlgen.policies.registry`), checked against `behaviour_game`
       (the kind unless set), `epsilon` through `epsilon_policy`;
@@ -141,7 +141,7 @@ class WorldBase:
         return env.repin(slot, job.level, seed)
 
     def task_columns(self, job: Any) -> dict:
-        return {}
+        return {"game": self.kind}
 
     def score(self, returns: np.ndarray | float) -> np.ndarray:
         return np.asarray(returns, dtype=np.float64)

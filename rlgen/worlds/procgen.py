@@ -52,6 +52,10 @@ class ProcgenWorld(WorldBase):
 
         return ProcgenVecEnv.pinned(self.game, [j.level for j in jobs], self.mode, seeds=list(seeds))
 
+    def task_columns(self, job: EpisodeJob) -> dict:
+        """None: records carry the config's game and mode, which the report normalizes."""
+        return {}
+
     def score(self, returns: np.ndarray | float) -> np.ndarray:
         return normalize_returns(returns, self.game, self.mode)
 
