@@ -290,6 +290,36 @@ def cmd_policy_train_ppo(args: argparse.Namespace) -> None:
     print(f"\n{len(checkpoints)} checkpoints in {out / 'checkpoints'} ({time.perf_counter() - started:.0f} s); list them with `rlgen policy list-checkpoints {out}`")
 
 
+def cmd_policy_skill(args: argparse.Namespace) -> None:
+    """Each game's expert (the saved-state planner) and its `mixed` episode dial, measured on
+    training levels [0, N); one JSON line per game and a Markdown table, so the skill figures
+    quoted anywhere can be rerun (rlgen/policies/README.md)."""
+    import json
+
+    from rlgen.core.config import BehaviourConfig
+    from rlgen.policies.registry import make_behaviour_policy
+    from rlgen.policies.skill import calibrate_skill
+
+    rows = []
+    for game in args.games:
+        started = time.perf_counter()
+        calibration = calibrate_skill(
+            lambda: make_behaviour_policy(BehaviourConfig(name="planner"), game, args.seed), game, range(args.levels),
+            args.target, tolerance=args.tolerance, seed=args.seed,
+        )  # fmt: skip
+        record = {"game": game, "levels": args.levels, "seconds": round(time.perf_counter() - started, 1), **calibration.to_dict()}
+        print(json.dumps(record), flush=True)
+        rows.append(record)
+    print("\n| game | expert return | random return | mixed: episode p | achieved fraction [95% CI] | mean length | discounted return | success |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        low, high = r["achieved_ci95"]
+        print(
+            f"| {r['game']} | {r['expert_return']:.2f} | {r['random_return']:.2f} | {r['parameter']:.3f} | "
+            f"{r['achieved_fraction']:.3f} [{low:.3f}, {high:.3f}] | {r['mean_length']:.1f} | {r['mean_discounted_return']:.2f} | {r['success_rate']:.2f} |"
+        )
+
+
 def cmd_policy_list_checkpoints(args: argparse.Namespace) -> None:
     import json
 
@@ -377,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.set_defaults(fn=cmd_datasets_import_minari)
 
-    policy = sub.add_parser("policy", help="behaviour policies: train PPO experts, list their checkpoints").add_subparsers(dest="action", required=True)
+    policy = sub.add_parser("policy", help="behaviour policies: train PPO experts, list their checkpoints, measure skill").add_subparsers(dest="action", required=True)
     p = policy.add_parser("train-ppo", help="train PPO (RLlib, IMPALA CNN) on a game's training levels [0, N); rerunning resumes")
     p.add_argument("--game", required=True, help="Procgen game, e.g. bigfish")
     p.add_argument("--mode", default="easy", help="easy or hard (default easy)")
@@ -398,6 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = policy.add_parser("list-checkpoints", help="a PPO run's checkpoints with their train and validation returns")
     p.add_argument("run", help="PPO run folder (or one checkpoint folder)")
     p.set_defaults(fn=cmd_policy_list_checkpoints)
+    p = policy.add_parser("skill", help="measure each game's planner expert and its mixed episode dial on training levels")
+    p.add_argument("--games", nargs="+", default=["maze", "heist"])
+    p.add_argument("--levels", type=int, default=20, help="training levels [0, N) played (default 20)")
+    p.add_argument("--target", type=float, default=0.75, help="target fraction of the expert's return (default: mixed, 0.75)")
+    p.add_argument("--tolerance", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=cmd_policy_skill)
 
     stitch = sub.add_parser("stitch", help="the stitching track's checks").add_subparsers(dest="action", required=True)
     p = stitch.add_parser("audit", help="count co-occurrences of the stitching test pairs in every trajectory; exit 1 on any")
