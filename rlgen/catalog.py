@@ -193,7 +193,7 @@ class DatasetCard:
         checkpoint = self.behaviour.options.get("checkpoint")
         if self.behaviour.policy != "ppo" or not checkpoint:
             return None
-        from rlgen.policies.ppo import CheckpointError, resolve_checkpoints, train_command
+        from rlgen.policies.ppo_checkpoints import CheckpointError, resolve_checkpoints, train_command
 
         try:
             resolve_checkpoints(checkpoint)
@@ -269,8 +269,8 @@ def _card(game: str, mode: str, levels: int, skill: str, size: int, parts: Itera
     options: dict = {}
     if expert == "ppo":
         # The PPO expert trained on the card's own training levels, where `rlgen policy train-ppo`
-        # puts it by default (`rlgen.policies.ppo.default_run_dir`); its final checkpoint plays.
-        from rlgen.policies.ppo import default_run_dir
+        # puts it by default (`rlgen.policies.ppo_checkpoints.default_run_dir`); its final checkpoint plays.
+        from rlgen.policies.ppo_checkpoints import default_run_dir
 
         options["checkpoint"] = default_run_dir(game, mode, levels).as_posix()
     calibration = None

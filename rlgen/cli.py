@@ -277,7 +277,9 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
 
 def cmd_policy_train_ppo(args: argparse.Namespace) -> None:
     """Train PPO on a game's training levels; checkpoints with train and validation returns."""
-    from rlgen.policies.ppo import PPOSettings, default_run_dir, train_ppo
+    from rlgen.policies.ppo_checkpoints import default_run_dir
+    from rlgen.policies.ppo_settings import PPOSettings
+    from rlgen.policies.ppo_train import train_ppo
 
     fields = {"game": args.game, "mode": args.mode, "train_levels": args.train_levels}
     for key in ("total_env_steps", "num_env_runners", "num_learners", "checkpoint_every", "seed", "eval_levels"):
@@ -323,7 +325,7 @@ def cmd_policy_skill(args: argparse.Namespace) -> None:
 def cmd_policy_list_checkpoints(args: argparse.Namespace) -> None:
     import json
 
-    from rlgen.policies.ppo import RUN_JSON, resolve_checkpoints, resolve_path
+    from rlgen.policies.ppo_checkpoints import RUN_JSON, resolve_checkpoints, resolve_path
 
     found = resolve_checkpoints(args.run)
     best = max(c.train_return for c in found)

@@ -23,7 +23,7 @@ Built-ins registered here (Procgen): `random` (uniform actions, any world); `pla
 over Procgen's saved states, an expert without any training in the games of
 `rlgen.policies.planner.GAME_SPECS`: maze, heist, coinrun); `maze_planner` (the same planner,
 maze only, the name the quickstart uses); `ppo`, a PPO checkpoint trained by
-`rlgen policy train-ppo` (`rlgen.policies.ppo`), any Procgen game: options `checkpoint` (a
+`rlgen policy train-ppo` (`rlgen.policies.ppo_policy` plays it), any Procgen game: options `checkpoint` (a
 checkpoint folder, or a run folder: its final checkpoint), `skill` (a target fraction of the
 expert's training-level return: the run's checkpoint nearest it, an error naming the closest
 achievable when none is within `tolerance`, default 0.1), `greedy` (arg-max actions; default
@@ -41,6 +41,7 @@ from rlgen.core.games import GAMES, NUM_ACTIONS, UnknownNameError
 from rlgen.core.typed import ConfigError
 from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
 from rlgen.policies.planner import GAME_SPECS, MazePlanner, SavedStatePlanner
+from rlgen.policies.ppo_checkpoints import check_ppo_options
 
 __all__ = [
     "BehaviourEntry", "BehaviourWorldError", "MIX_OPTION", "ProcgenGame", "behaviour_entry", "behaviour_names", "check_behaviour",
@@ -192,15 +193,13 @@ def _maze_planner(seed: int, world: Any, **options: Any) -> Policy:
 
 
 def _ppo(seed: int, world: Any, **options: Any) -> Policy:
-    from rlgen.policies.ppo import make_ppo_policy  # deferred: torch and the checkpoint format
+    from rlgen.policies.ppo_policy import make_ppo_policy  # deferred: torch
 
     return make_ppo_policy(seed, game=world.behaviour_game, **options)
 
 
 def _check_ppo(options: dict, world: Any) -> None:
     """The checkpoint exists, plays this game, reaches the skill: before any work."""
-    from rlgen.policies.ppo import check_ppo_options  # deferred: torch and the checkpoint format
-
     check_ppo_options(options, world.behaviour_game)
 
 

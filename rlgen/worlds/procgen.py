@@ -14,6 +14,7 @@ import numpy as np
 from rlgen.core.config import ConfigError, ExperimentConfig
 from rlgen.core.games import NUM_ACTIONS, normalize_returns
 from rlgen.core.levels import LevelSet
+from rlgen.policies.ppo_checkpoints import select_checkpoint
 from rlgen.worlds.base import EpisodeJob, WorldBase
 from rlgen.worlds.registry import register_world
 
@@ -71,8 +72,6 @@ class ProcgenWorld(WorldBase):
         """The final checkpoint of `evaluate.ppo_checkpoint`'s run, refused unless it plays this game."""
         if name != "ppo":
             raise ConfigError(f"evaluate.references: unknown Procgen reference {name!r}; valid: {', '.join(self.reference_names)}")
-        from rlgen.policies.ppo import select_checkpoint  # deferred: torch
-
         selection = select_checkpoint(config.evaluate.ppo_checkpoint)
         played = selection.checkpoint.settings
         if (played.game, played.mode) != (self.game, self.mode):
@@ -86,7 +85,7 @@ class ProcgenWorld(WorldBase):
         """The online PPO reference: the final checkpoint of `evaluate.ppo_checkpoint`'s run on
         `config.device`, sampling its actions as PPO was trained and as the paper evaluated it
         (`evaluate.greedy` is for the offline learners)."""
-        from rlgen.policies.ppo import PPOPolicy  # deferred: torch
+        from rlgen.policies.ppo_policy import PPOPolicy  # deferred: torch
 
         selection = self._ppo_selection(name, config)
         return PPOPolicy(selection.checkpoint.path, seed=seed, greedy=False, device=config.device, stats=selection.stats())
