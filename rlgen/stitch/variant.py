@@ -36,6 +36,7 @@ from rlgen.core.provenance import provenance
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest
 from rlgen.data.shards import EpisodeData, ShardWriter
+from rlgen.data.writer import record_of_shard, shard_name
 from rlgen.stitch.audit import AuditReport, audit_cooccurrence, goal_pair_counts
 from rlgen.stitch.augment import hindsight_episodes, join_episodes, join_reachable, match_waypoints, stitch_maze_goal_renderer
 
@@ -132,8 +133,6 @@ def build_augmented_variant(source: Dataset, root: Path, name: str, augment: Aug
     if root.exists():
         shutil.rmtree(root)  # an unfinished variant (no manifest): rebuild from scratch
     shard_dir.mkdir(parents=True)
-    from rlgen.collect import record_of_shard, shard_name
-
     records = []
     for record in source.manifest.shards:
         shutil.copyfile(source.shard_path(record.name), shard_dir / record.name)
