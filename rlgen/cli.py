@@ -275,6 +275,13 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stitch_results(args: argparse.Namespace) -> None:
+    """Export a stitching run's report for results/stitch/ (`rlgen.stitch.results.export`)."""
+    from rlgen.stitch.results import export
+
+    print(export(Path(args.run), Path(args.out), args.command, *map(Path, args.more_runs)))
+
+
 def cmd_policy_train_ppo(args: argparse.Namespace) -> None:
     """Train PPO on a game's training levels; checkpoints with train and validation returns."""
     from rlgen.policies.ppo_checkpoints import default_run_dir
@@ -445,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--levels-per-split", type=int, default=100, help="levels of each split with test pairs (a dataset target only)")
     p.set_defaults(fn=cmd_stitch_audit)
+    p = stitch.add_parser("results", help="copy a stitching run's report to a results folder, with a success plot and summary")
+    p.add_argument("run", help="the run folder (runs/NAME)")
+    p.add_argument("out", help="the results folder to write (e.g. results/stitch/grid_maze)")
+    p.add_argument("command", help="the command that produced the run, recorded in summary.md and COMMAND")
+    p.add_argument("more_runs", nargs="*", help="runs whose augmented variants add rows (e.g. the hindsight baseline's)")
+    p.set_defaults(fn=cmd_stitch_results)
     return parser
 
 

@@ -7,7 +7,9 @@ that put the stitching question in one place: success of each learner with and w
 augmentation, on stitching and ordinary pairs, on training and unseen levels, with the 95%
 intervals the report computed. Nothing is recomputed here; every number is read from the run.
 
-    python -m rlgen.stitch.results runs/stitch results/stitch/grid_maze "COMMAND" [runs/stitch_hindsight]
+    rlgen stitch results runs/stitch results/stitch/grid_maze "COMMAND" [runs/stitch_hindsight]
+
+(`python -m rlgen.stitch.results` with the same arguments, as results/stitch/ records it, still works.)
 
 A second run directory (the same config with `augment.eps=0`, the within-trajectory hindsight
 baseline) adds its variant's rows; rows both runs have (the collected data, the references)
@@ -253,7 +255,7 @@ def _observation(obs_mode, agents, goals, walls):
     return vector_observation(agents, goals, walls)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the form the commands recorded in results/stitch/ use; `rlgen stitch results` is the same
     if len(sys.argv) < 4:
-        raise SystemExit("usage: python -m rlgen.stitch.results RUN_DIR OUT_DIR COMMAND [MORE_RUN_DIRS...]")
+        raise SystemExit("usage: rlgen stitch results RUN_DIR OUT_DIR COMMAND [MORE_RUN_DIRS...]")
     print(export(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], *map(Path, sys.argv[4:])))
