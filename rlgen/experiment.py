@@ -102,7 +102,9 @@ def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = T
     audit_summary(world, config.levels.split, ev.splits, ev.levels_per_split, dataset, strict=strict)  # fail before building
     augmented = None
     if config.augment is not None:
-        augmented = build_augmented_variant(dataset, config.augmented_dataset_dir(), config.augmented_dataset_name, config.augment)
+        augmented = build_augmented_variant(
+            dataset, config.augmented_dataset_dir(), config.augmented_dataset_name, config.augment, world.goal_renderer()
+        )
     summary = audit_summary(world, config.levels.split, ev.splits, ev.levels_per_split, dataset, augmented, strict=strict)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(config.run_dir / STITCH_AUDIT, (json.dumps(summary, indent=1) + "\n").encode())

@@ -21,6 +21,7 @@ import numpy as np
 from rlgen.core.config import BehaviourConfig, ConfigError
 from rlgen.core.levels import LevelSet, LevelSplit
 from rlgen.policies.registry import check_behaviour, make_behaviour_policy, register_behaviour
+from rlgen.stitch.augment import stitch_maze_goal_renderer
 from rlgen.stitch.policy import StitchOracle
 from rlgen.stitch.regions import structure_from_params
 from rlgen.stitch.tasks import make_eval_pairs
@@ -157,6 +158,11 @@ class StitchMazeWorld(WorldBase):
         what the data's policy does when allowed to go anywhere (the ceiling of each pair kind).
         """
         return self.behaviour_policy(without_structure(behaviour), seed)
+
+    def goal_renderer(self):
+        """`render(observations, waypoints, old_goals, new_goals)` for `rlgen.stitch.augment`: the
+        relabelled goal drawn into this maze's observations (frames, vector or egocentric)."""
+        return stitch_maze_goal_renderer(self.obs_mode)
 
 
 def refuse_generic_epsilon(behaviour: BehaviourConfig) -> None:
