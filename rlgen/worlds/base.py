@@ -62,6 +62,13 @@ class World(Protocol):
     `from_env(env, behaviour_options)` builds it from a config's `env` section as a dict
     (`game`, `mode`, `options`; behaviour options given) or from a manifest's `env` (the dict its
     `manifest_env` wrote; behaviour options None), so a dataset alone rebuilds its world.
+
+    Optional, looked up where they matter: `check_levels(split)` (a world with finitely many
+    levels refuses a split larger than it, before collection: WebShop's instructions),
+    `check_reference(name, config)` / `reference_policy(name, config, seed)` (the references it
+    names in `reference_names`), `check_augment(augment)` (a stitching world that cannot relabel
+    goals exactly), `epsilon_policy(policy, epsilon, seed)` (its own step noise: WebShop's among
+    the page's candidates), `report_note` (a sentence the report prints under its datasets).
     """
 
     kind: str
