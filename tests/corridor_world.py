@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from rlgen.worlds import WorldBase, register_world
 from rlgen.policies.registry import register_behaviour
+from rlgen.worlds import WorldBase, register_world
 
 STEP_LIMIT = 20
 

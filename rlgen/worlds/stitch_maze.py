@@ -25,10 +25,10 @@ from rlgen.stitch.augment import stitch_maze_goal_renderer
 from rlgen.stitch.policy import StitchOracle
 from rlgen.stitch.regions import structure_from_params
 from rlgen.stitch.tasks import make_eval_pairs
-from rlgen_envs.stitch_maze import MOVES
-from rlgen_envs.stitch_vec import StitchMazeVecEnv, StitchTask
 from rlgen.worlds.base import WorldBase, split_levels, without_structure
 from rlgen.worlds.registry import register_world
+from rlgen_envs.stitch_maze import MOVES
+from rlgen_envs.stitch_vec import StitchMazeVecEnv, StitchTask
 
 __all__ = ["PairJob", "StitchMazeWorld", "build_stitching_world", "refuse_generic_epsilon"]
 
@@ -194,8 +194,6 @@ def build_stitching_world(cls: type, env: dict[str, Any], behaviour: dict | None
         return cls(structure, **options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{cls.kind}: {exc}") from exc
-
-
 
 
 def stitch_oracle(seed: int, world: Any, structure: dict | None = None, epsilon: float = 0.0, tie_break: str = "random") -> StitchOracle:
