@@ -276,8 +276,8 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_stitch_results(args: argparse.Namespace) -> None:
-    """Export a stitching run's report for results/stitch/ (`rlgen.stitch.results.export`)."""
-    from rlgen.stitch.results import export
+    """Export a stitching run's report for results/stitch/ (`rlgen.report.stitch_results.export`)."""
+    from rlgen.report.stitch_results import export
 
     print(export(Path(args.run), Path(args.out), args.command, *map(Path, args.more_runs)))
 

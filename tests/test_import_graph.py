@@ -15,8 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 KNOWN_PACKAGE_CYCLES = {
     # Old import paths kept for users (`rlgen.stitch.procgen_world`, `rlgen.webshop.world`) point
-    # into worlds/, whose modules use stitch/'s algorithms and webshop/'s policies; and the
-    # stitching results export (`rlgen.stitch.results`) reads runs through the pipeline.
+    # into worlds/, whose modules use stitch/'s algorithms and webshop/'s policies.
     ("stitch", "worlds"),
     ("webshop", "worlds"),
 }

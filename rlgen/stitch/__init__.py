@@ -8,7 +8,8 @@ data that test pairs never co-occur, `augment` is temporal data augmentation ove
 stage; `rlgen.worlds.stitch_maze` is the environment side, `rlgen stitch audit` the command).
 The worlds themselves live in `rlgen.worlds` (`stitch_maze`, and `procgen_maze_stitch`, Procgen
 maze with tasks placed in its saved states; `procgen_world` here only re-exports the latter for
-old imports), and `results` exports a run's report for results/stitch/.
+old imports); exporting a run's results for results/stitch/ is `rlgen stitch results`
+(`rlgen.report.stitch_results`).
 """
 
 from rlgen.stitch.audit import AuditReport, StitchingLeakError, audit_cooccurrence, goal_pair_counts
