@@ -193,7 +193,7 @@ class DatasetCard:
         checkpoint = self.behaviour.options.get("checkpoint")
         if self.behaviour.policy != "ppo" or not checkpoint:
             return None
-        from rlgen.policies.ppo import CheckpointError, resolve_checkpoints, train_command
+        from rlgen.policies.ppo_checkpoints import CheckpointError, resolve_checkpoints, train_command
 
         try:
             resolve_checkpoints(checkpoint)
@@ -236,13 +236,12 @@ def card_config(card: DatasetCard | dict, data_dir: str | None = None, num_worke
 
 def expert_for(game: str) -> tuple[str, str | None]:
     """(registry name of the game's expert, None) or (PENDING_EXPERT, what is missing)."""
-    from rlgen.policies.registry import BEHAVIOUR_POLICIES, SUPPORTED_GAMES
+    from rlgen.policies.registry import behaviour_entry, behaviour_names
 
     for name in EXPERT_PREFERENCE:
-        games = SUPPORTED_GAMES.get(name, ())
-        if name in BEHAVIOUR_POLICIES and (games is None or game in games):
+        if name in behaviour_names(game):
             return name, None
-    planner_games = SUPPORTED_GAMES.get("planner") or ()
+    planner_games = behaviour_entry("planner").games or ()
     return PENDING_EXPERT, (
         f"no expert for {game} yet: the behaviour registry has no {PENDING_EXPERT!r} policy (issue 3, `rlgen policy "
         f"train-ppo`) and the saved-state planner plays only {', '.join(planner_games) or 'no game'}"
@@ -270,8 +269,8 @@ def _card(game: str, mode: str, levels: int, skill: str, size: int, parts: Itera
     options: dict = {}
     if expert == "ppo":
         # The PPO expert trained on the card's own training levels, where `rlgen policy train-ppo`
-        # puts it by default (`rlgen.policies.ppo.default_run_dir`); its final checkpoint plays.
-        from rlgen.policies.ppo import default_run_dir
+        # puts it by default (`rlgen.policies.ppo_checkpoints.default_run_dir`); its final checkpoint plays.
+        from rlgen.policies.ppo_checkpoints import default_run_dir
 
         options["checkpoint"] = default_run_dir(game, mode, levels).as_posix()
     calibration = None
@@ -392,13 +391,13 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 
 
 def _check_registry(cards: list[DatasetCard]) -> None:
-    from rlgen.policies.registry import BEHAVIOUR_POLICIES
+    from rlgen.policies.registry import behaviour_names
 
     for card in cards:
-        if card.behaviour.available and card.behaviour.policy not in BEHAVIOUR_POLICIES:
+        if card.behaviour.available and card.behaviour.policy not in behaviour_names():
             raise ConfigError(
                 f"card {card.name}: behaviour {card.behaviour.policy!r} is marked available but the registry has no such "
-                f"policy (valid: {', '.join(sorted(BEHAVIOUR_POLICIES))}); regenerate the catalog"
+                f"policy (valid: {', '.join(behaviour_names())}); regenerate the catalog"
             )
 
 

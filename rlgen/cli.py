@@ -9,10 +9,15 @@ from pathlib import Path
 
 
 def _config(args: argparse.Namespace):
+    """The config the command names, with its `imports:` imported (a user's world, behaviour or
+    learner registers itself before any stage reads the names)."""
     from rlgen.core.config import load_config
+    from rlgen.core.imports import import_modules
 
     device = [f"device={args.device}"] if getattr(args, "device", None) else []
-    return load_config(args.config, [*args.set, *device])
+    config = load_config(args.config, [*args.set, *device])
+    import_modules(config.imports)
+    return config
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -231,6 +236,7 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     import json
 
     from rlgen.core.config import EvaluateConfig, load_config
+    from rlgen.core.imports import import_modules
     from rlgen.data.dataset import load_dataset
     from rlgen.stitch.audit import StitchingLeakError
     from rlgen.stitch.variant import audit_summary
@@ -240,6 +246,7 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     augmented = None
     if target.is_file() and target.suffix in (".yaml", ".yml"):
         config = load_config(target, args.set)
+        import_modules(config.imports)
         world, dataset = world_of(config), load_dataset(config.dataset_dir())
         split, splits, levels = config.levels.split, config.evaluate.splits, config.evaluate.levels_per_split
         root = config.augmented_dataset_dir()
@@ -268,9 +275,18 @@ def cmd_stitch_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stitch_results(args: argparse.Namespace) -> None:
+    """Export a stitching run's report for results/stitch/ (`rlgen.report.stitch_results.export`)."""
+    from rlgen.report.stitch_results import export
+
+    print(export(Path(args.run), Path(args.out), args.command, *map(Path, args.more_runs)))
+
+
 def cmd_policy_train_ppo(args: argparse.Namespace) -> None:
     """Train PPO on a game's training levels; checkpoints with train and validation returns."""
-    from rlgen.policies.ppo import PPOSettings, default_run_dir, train_ppo
+    from rlgen.policies.ppo_checkpoints import default_run_dir
+    from rlgen.policies.ppo_settings import PPOSettings
+    from rlgen.policies.ppo_train import train_ppo
 
     fields = {"game": args.game, "mode": args.mode, "train_levels": args.train_levels}
     for key in ("total_env_steps", "num_env_runners", "num_learners", "checkpoint_every", "seed", "eval_levels"):
@@ -283,10 +299,40 @@ def cmd_policy_train_ppo(args: argparse.Namespace) -> None:
     print(f"\n{len(checkpoints)} checkpoints in {out / 'checkpoints'} ({time.perf_counter() - started:.0f} s); list them with `rlgen policy list-checkpoints {out}`")
 
 
+def cmd_policy_skill(args: argparse.Namespace) -> None:
+    """Each game's expert (the saved-state planner) and its `mixed` episode dial, measured on
+    training levels [0, N); one JSON line per game and a Markdown table, so the skill figures
+    quoted anywhere can be rerun (rlgen/policies/README.md)."""
+    import json
+
+    from rlgen.core.config import BehaviourConfig
+    from rlgen.policies.registry import make_behaviour_policy
+    from rlgen.policies.skill import calibrate_skill
+
+    rows = []
+    for game in args.games:
+        started = time.perf_counter()
+        calibration = calibrate_skill(
+            lambda: make_behaviour_policy(BehaviourConfig(name="planner"), game, args.seed), game, range(args.levels),
+            args.target, tolerance=args.tolerance, seed=args.seed,
+        )  # fmt: skip
+        record = {"game": game, "levels": args.levels, "seconds": round(time.perf_counter() - started, 1), **calibration.to_dict()}
+        print(json.dumps(record), flush=True)
+        rows.append(record)
+    print("\n| game | expert return | random return | mixed: episode p | achieved fraction [95% CI] | mean length | discounted return | success |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        low, high = r["achieved_ci95"]
+        print(
+            f"| {r['game']} | {r['expert_return']:.2f} | {r['random_return']:.2f} | {r['parameter']:.3f} | "
+            f"{r['achieved_fraction']:.3f} [{low:.3f}, {high:.3f}] | {r['mean_length']:.1f} | {r['mean_discounted_return']:.2f} | {r['success_rate']:.2f} |"
+        )
+
+
 def cmd_policy_list_checkpoints(args: argparse.Namespace) -> None:
     import json
 
-    from rlgen.policies.ppo import RUN_JSON, resolve_checkpoints, resolve_path
+    from rlgen.policies.ppo_checkpoints import RUN_JSON, resolve_checkpoints, resolve_path
 
     found = resolve_checkpoints(args.run)
     best = max(c.train_return for c in found)
@@ -370,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.set_defaults(fn=cmd_datasets_import_minari)
 
-    policy = sub.add_parser("policy", help="behaviour policies: train PPO experts, list their checkpoints").add_subparsers(dest="action", required=True)
+    policy = sub.add_parser("policy", help="behaviour policies: train PPO experts, list their checkpoints, measure skill").add_subparsers(dest="action", required=True)
     p = policy.add_parser("train-ppo", help="train PPO (RLlib, IMPALA CNN) on a game's training levels [0, N); rerunning resumes")
     p.add_argument("--game", required=True, help="Procgen game, e.g. bigfish")
     p.add_argument("--mode", default="easy", help="easy or hard (default easy)")
@@ -391,6 +437,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = policy.add_parser("list-checkpoints", help="a PPO run's checkpoints with their train and validation returns")
     p.add_argument("run", help="PPO run folder (or one checkpoint folder)")
     p.set_defaults(fn=cmd_policy_list_checkpoints)
+    p = policy.add_parser("skill", help="measure each game's planner expert and its mixed episode dial on training levels")
+    p.add_argument("--games", nargs="+", default=["maze", "heist"])
+    p.add_argument("--levels", type=int, default=20, help="training levels [0, N) played (default 20)")
+    p.add_argument("--target", type=float, default=0.75, help="target fraction of the expert's return (default: mixed, 0.75)")
+    p.add_argument("--tolerance", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=cmd_policy_skill)
 
     stitch = sub.add_parser("stitch", help="the stitching track's checks").add_subparsers(dest="action", required=True)
     p = stitch.add_parser("audit", help="count co-occurrences of the stitching test pairs in every trajectory; exit 1 on any")
@@ -399,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--levels-per-split", type=int, default=100, help="levels of each split with test pairs (a dataset target only)")
     p.set_defaults(fn=cmd_stitch_audit)
+    p = stitch.add_parser("results", help="copy a stitching run's report to a results folder, with a success plot and summary")
+    p.add_argument("run", help="the run folder (runs/NAME)")
+    p.add_argument("out", help="the results folder to write (e.g. results/stitch/grid_maze)")
+    p.add_argument("command", help="the command that produced the run, recorded in summary.md and COMMAND")
+    p.add_argument("more_runs", nargs="*", help="runs whose augmented variants add rows (e.g. the hindsight baseline's)")
+    p.set_defaults(fn=cmd_stitch_results)
     return parser
 
 

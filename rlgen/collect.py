@@ -35,24 +35,23 @@ import numpy as np
 
 from rlgen.core.config import ExperimentConfig
 from rlgen.core.games import normalize_returns
+from rlgen.core.imports import import_modules
 from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes, remove_stray_temporaries
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.errors import DatasetError
-from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, distinct_by_level, diversity_section, union_by_level
+from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, diversity_section, union_by_level
 from rlgen.data.lock import folder_lock
-from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter, digest_path, file_sha256, frame_digests, written_digest
+from rlgen.data.shards import EpisodeData, ShardWriter, digest_path, file_sha256, frame_digests, written_digest
+from rlgen.data.writer import record_of_shard, shard_name, shard_record
 from rlgen.policies.base import Policy, call_if_present
+from rlgen.worlds import world_of
 
 COLLECT_SPEC_NAME = "collect.json"
 REPAIR_DIR = ".repair"
 """Inside a finished dataset's folder: shards collected again to repair it, before they are checked."""
 RESTART_POLL_S = 1.0
 """How often the driver asks again after an actor that Ray is still restarting."""
-
-
-def shard_name(index: int) -> str:
-    return f"shard-{index:05d}.npz"
 
 
 def shard_seeds(collect_seed: int, index: int) -> tuple[int, int]:
@@ -194,16 +193,6 @@ def _run_episodes(env, policy: Policy, quota: int, seed: int, emit: Callable[[Ep
         emit(buffers.take(i, level_seed=int(level[i]), terminated=False, truncated=True, level_complete=False, partial=True))
 
 
-def record_of_shard(path: Path, stats: dict | None = None, digests: bool = False, sha256: str | None = None) -> ShardRecord:
-    """The manifest entry of a shard on disk: its checksum and its per-episode arrays (no frame is
-    decoded), and with `digests` its distinct frames per level (every frame decoded and hashed,
-    which checks every chunk's zstd checksum). `sha256`, when the caller has just checked it,
-    saves hashing the file again."""
-    path = Path(path)
-    reader = ShardReader(path)
-    return _record(path.name, sha256 or file_sha256(path), reader.episode_arrays(), stats, reader.frame_digests() if digests else None)
-
-
 def untrusted_shard(path: Path) -> str | None:
     """Why a shard left by an interrupted collection cannot be resumed from, or None when its
     file still has the sha256 its writer recorded beside it (`ShardWriter.write(keep_digest=True)`).
@@ -223,33 +212,12 @@ def untrusted_shard(path: Path) -> str | None:
     return None
 
 
-def _record(
-    name: str, sha256: str, episodes: dict[str, np.ndarray], stats: dict | None = None, digests: np.ndarray | None = None
-) -> ShardRecord:
-    """A manifest entry from a shard's per-episode arrays (`ShardWriter` / `ShardReader.episode_arrays`)
-    and, when given, its frames' digests in transition order (grouped into distinct ones per level)."""
-    return ShardRecord(
-        name=name,
-        sha256=sha256,
-        episodes=len(episodes["level_seeds"]),
-        transitions=int(np.sum(episodes["lengths"])),
-        level_seeds=tuple(int(x) for x in episodes["level_seeds"]),
-        returns=tuple(float(x) for x in episodes["returns"]),
-        lengths=tuple(int(x) for x in episodes["lengths"]),
-        partial=tuple(bool(x) for x in episodes["partial"]),
-        stats=stats or {},
-        frame_digests=None if digests is None else distinct_by_level(digests, episodes["level_seeds"], episodes["lengths"]),
-    )
-
-
 def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> ShardRecord:
     """Collect shard `index` of the dataset `config` describes and write it to `shard_dir`.
 
     The environment on the training levels and the behaviour policy come from the config's world
     (`rlgen.worlds`): Procgen, or the stitching maze with region-restricted tasks.
     """
-    from rlgen.worlds import world_of
-
     world = world_of(config)
     env_seed, policy_seed = shard_seeds(config.collect.seed, index)
     env = world.training_env(config.levels.split.train, config.collect.envs_per_worker)
@@ -273,7 +241,7 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
         layer = getattr(layer, "inner", None)
     # The record comes from what was written (the digest of the bytes as they went to disk),
     # not from reading the shard back, which decoded and copied every frame a second time.
-    return _record(path.name, sha256, writer.episode_arrays(), stats, np.concatenate(digests))
+    return shard_record(path.name, sha256, writer.episode_arrays(), stats, np.concatenate(digests))
 
 
 class ShardCollector:
@@ -286,6 +254,7 @@ class ShardCollector:
     """
 
     def __init__(self, config: ExperimentConfig, shard_dir: str) -> None:
+        import_modules(config.imports)  # a user's world or behaviour registers itself in this process too
         self.config = config
         self.shard_dir = Path(shard_dir)
 
@@ -338,8 +307,7 @@ def collect_dataset(config: ExperimentConfig, address: str | None = None, progre
     """Build (or finish, or repair, or just verify) the dataset `config` describes, with Ray actors.
 
     The dataset folder is locked throughout (`rlgen.data.lock`); see the module docstring."""
-    from rlgen.worlds import world_of
-
+    import_modules(config.imports)
     world = world_of(config)
     world.check_behaviour(config.collect.policy)
     if hasattr(world, "check_levels"):  # a world with finite level sets (WebShop's instructions)

@@ -24,6 +24,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from rlgen.core.determinism import deterministic_torch
+from rlgen.core.imports import import_modules
 from rlgen.core.levels import LevelSplit
 from rlgen.data.atomic import atomic_writer
 from rlgen.policies.base import Policy
@@ -115,9 +117,8 @@ class PolicyEvaluator:
         """Answers once the actor has started: only then is it given work (see `evaluate_policies`)."""
         return True
 
-    def __init__(self) -> None:
-        from rlgen.core.determinism import deterministic_torch
-
+    def __init__(self, imports: tuple[str, ...] = ()) -> None:
+        import_modules(imports)  # a user's world or behaviour registers itself before any policy is built
         deterministic_torch(threads=1)  # one CPU per actor; the same actions on a rerun
 
     def play(self, factory: PolicyFactory, world: World, jobs: list, num_envs: int, seed: int) -> list[dict]:
@@ -136,13 +137,15 @@ def evaluate_policies(
     progress: bool = True,
     world: World | None = None,
     num_gpus: float = 0.0,
+    imports: Sequence[str] = (),
 ) -> dict[str, list[dict]]:
     """Play `jobs` with each policy, spread over Ray actors; records per policy, in job order.
 
     Ray must be running (see `rlgen.ray_session`). Each policy's jobs are dealt round-robin to
     the workers so each gets a mix of splits; all (policy, share) items queue on one actor pool.
     `world` replaces Procgen `game` / `mode` for other environments. `num_gpus`: what each actor
-    asks Ray for (a fraction lets the actors share one GPU for batched inference).
+    asks Ray for (a fraction lets the actors share one GPU for batched inference). `imports`:
+    the config's `imports:`, which every actor imports first (a user's world or behaviour).
     """
     world = world or ProcgenWorld(game, mode)
     import ray
@@ -152,7 +155,7 @@ def evaluate_policies(
     shares = [list(range(w, len(jobs), workers)) for w in range(workers)]
     items = [(key, share) for key in factories for share in shares if share]
     actor_cls = ray.remote(num_cpus=1, num_gpus=num_gpus)(PolicyEvaluator)
-    actors = [actor_cls.remote() for _ in range(min(workers, len(items)))]
+    actors = [actor_cls.remote(tuple(imports)) for _ in range(min(workers, len(items)))]
     results: dict[str, dict[int, dict]] = {key: {} for key in factories}
     pending = {}
     # An actor gets work only once it has started: work queued on one that cannot be placed (its

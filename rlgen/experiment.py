@@ -14,13 +14,21 @@ from pathlib import Path
 
 import yaml
 
+from rlgen.collect import collect_dataset
 from rlgen.core.config import ConfigError, ExperimentConfig
+from rlgen.core.imports import import_modules
 from rlgen.core.provenance import provenance
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import Dataset, load_dataset
+from rlgen.data.lock import folder_lock
+from rlgen.data.manifest import describe_diversity, frame_diversity
 from rlgen.data.names import check_name
+from rlgen.evaluate import evaluate_policies, write_records
 from rlgen.policies.base import RandomPolicy
-from rlgen.worlds import world_of
+from rlgen.ray_session import gpus_for_device, ray_session
+from rlgen.stitch.variant import audit_summary, build_augmented_variant
+from rlgen.train import AUGMENTED, check_trained, run_dir, run_key, train_all
+from rlgen.worlds import stitching_kinds, world_of
 
 EVAL_DIR = "eval"
 REPORT_DIR = "report"
@@ -33,11 +41,10 @@ GENERIC_REFERENCES = ("random", "behaviour")
 def validate_experiment(config: ExperimentConfig) -> None:
     """Every check that can fail before any work: names, hyperparameters, level splits."""
     from rlgen.learn import learner_config
-    from rlgen.learn.registry import import_modules
 
-    import_modules(config.imports)
+    import_modules(config.imports)  # first: a user's world, behaviour or learner registers itself
     config.levels.split  # noqa: B018  (overlapping splits raise here)
-    world = world_of(config)
+    world = world_of(config)  # an unknown env.kind is refused here, after the imports
     world.check_behaviour(config.collect.policy)
     extra = tuple(getattr(world, "reference_names", ()))
     for ref in config.evaluate.references:
@@ -49,7 +56,10 @@ def validate_experiment(config: ExperimentConfig) -> None:
         if ref not in GENERIC_REFERENCES and hasattr(world, "check_reference"):
             world.check_reference(ref, config)  # e.g. the online PPO checkpoint exists and plays this game
     if config.augment is not None and not world.stitching:
-        raise ValueError("augment: temporal augmentation needs per-step waypoints; only the stitching worlds (env.kind stitch_maze, procgen_maze_stitch) record them")
+        raise ValueError(
+            f"augment: temporal augmentation needs per-step waypoints; only the stitching worlds (env.kind "
+            f"{', '.join(stitching_kinds())}) record them"
+        )
     if config.augment is not None and hasattr(world, "check_augment"):
         world.check_augment(config.augment)  # e.g. goals that cannot be redrawn exactly in the observations
     for spec in config.learners:
@@ -74,8 +84,6 @@ def write_resolved_config(config: ExperimentConfig) -> Path:
 def experiment_datasets(config: ExperimentConfig, dataset: Dataset) -> list[tuple[str, Dataset]]:
     """(variant, dataset) pairs the experiment trains and evaluates on: the collected data, and its
     stitching-augmented variant when the config has an `augment` section and it has been built."""
-    from rlgen.train import AUGMENTED
-
     out = [("", dataset)]
     root = config.augmented_dataset_dir()
     if root is not None and root.exists():
@@ -90,8 +98,6 @@ def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = T
     training. Writes the audit and coverage figures to `runs/NAME/stitch_audit.json`, which the
     report cites. Returns the augmented variant (None without an `augment` section).
     """
-    from rlgen.stitch.variant import audit_summary, build_augmented_variant
-
     world = world_of(config)
     if not world.stitching:
         return None
@@ -99,7 +105,9 @@ def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = T
     audit_summary(world, config.levels.split, ev.splits, ev.levels_per_split, dataset, strict=strict)  # fail before building
     augmented = None
     if config.augment is not None:
-        augmented = build_augmented_variant(dataset, config.augmented_dataset_dir(), config.augmented_dataset_name, config.augment)
+        augmented = build_augmented_variant(
+            dataset, config.augmented_dataset_dir(), config.augmented_dataset_name, config.augment, world.goal_renderer()
+        )
     summary = audit_summary(world, config.levels.split, ev.splits, ev.levels_per_split, dataset, augmented, strict=strict)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(config.run_dir / STITCH_AUDIT, (json.dumps(summary, indent=1) + "\n").encode())
@@ -109,8 +117,6 @@ def stitch_stage(config: ExperimentConfig, dataset: Dataset, *, strict: bool = T
 def check_runs(config: ExperimentConfig, dataset: Dataset) -> None:
     """Refuse, before Ray starts, any run of the experiment missing or trained under another
     config or dataset (`rlgen.train.check_trained`); `evaluate_all` checks again under the locks."""
-    from rlgen.train import check_trained
-
     for variant, data in experiment_datasets(config, dataset):
         for spec in config.learners:
             for seed in config.seeds:
@@ -126,9 +132,6 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
     Runs trained on the augmented variant (when there is one) are evaluated too, their records
     naming that dataset; references are evaluated once, under the collected dataset.
     """
-    from rlgen.data.lock import folder_lock
-    from rlgen.train import run_dir
-
     # Hold every evaluated run's folder: a retrain starting meanwhile would swap the weights
     # under the actors loading them (it fails at once instead, naming this process).
     with contextlib.ExitStack() as locks:
@@ -143,10 +146,7 @@ def evaluate_all(config: ExperimentConfig, dataset: Dataset, progress: bool = Tr
 
 def _evaluate_locked(config: ExperimentConfig, dataset: Dataset, progress: bool) -> list[Path]:
     """`evaluate_all`'s work, with the run folders' locks held."""
-    from rlgen.evaluate import evaluate_policies, write_records
-    from rlgen.ray_session import gpus_for_device
     from rlgen.learn.registry import load_policy_after_imports
-    from rlgen.train import check_trained, run_key
 
     ev = config.evaluate
     world = world_of(config)
@@ -188,7 +188,7 @@ def _evaluate_locked(config: ExperimentConfig, dataset: Dataset, progress: bool)
         results = evaluate_policies(
             todo, config.env.game, config.env.mode, jobs,
             num_workers=ev.num_workers, num_envs=ev.envs_per_worker, seed=config.collect.seed, progress=progress, world=world,
-            num_gpus=gpus_for_device(config.device) / max(1, ev.num_workers),
+            num_gpus=gpus_for_device(config.device) / max(1, ev.num_workers), imports=config.imports,
         )  # fmt: skip
         for key, records in results.items():
             write_records(out / f"{key}.csv", records, entries[key][1])
@@ -209,6 +209,7 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
     """Build the report from the run's evaluation files; returns its Markdown."""
     from rlgen.report import build_report, load_records
 
+    import_modules(config.imports)  # the report reads each world's notes and stitching flag from the registry
     paths = eval_paths or sorted((config.run_dir / EVAL_DIR).glob("*.csv"))
     if not paths:
         raise FileNotFoundError(f"no evaluation records under {config.run_dir / EVAL_DIR}; run `rlgen evaluate` first")
@@ -231,18 +232,12 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
 
 def _diversity(config: ExperimentConfig) -> dict[str, str]:
     """{dataset name: its distinct frames in words} for the datasets of the run's records."""
-    from rlgen.data.manifest import describe_diversity, frame_diversity
-
     roots = [config.dataset_dir(), config.augmented_dataset_dir()]
     return {root.name: describe_diversity(frame_diversity(root)) for root in roots if root is not None and root.exists()}
 
 
 def _run_summaries(config: ExperimentConfig) -> dict[str, dict]:
     """Each trained run's folder and what conditions its policy (the DT's target return)."""
-    from rlgen.train import run_dir, run_key
-
-    from rlgen.train import AUGMENTED
-
     summaries = {}
     variants = ("",) if config.augment is None else ("", AUGMENTED)
     for variant in variants:
@@ -265,10 +260,6 @@ def _run_summaries(config: ExperimentConfig) -> dict[str, dict]:
 
 def run_experiment(config: ExperimentConfig, address: str | None = None, progress: bool = True) -> str:
     """Collect (or reuse) the dataset, train, evaluate and report; returns the report's Markdown."""
-    from rlgen.collect import collect_dataset
-    from rlgen.ray_session import ray_session
-    from rlgen.train import train_all
-
     validate_experiment(config)
     write_resolved_config(config)
     with ray_session(config.ray, address):

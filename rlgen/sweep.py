@@ -34,9 +34,17 @@ from typing import Any
 
 import yaml
 
+from rlgen.collect import collect_dataset
 from rlgen.core.config import ExperimentConfig, LearnerSpec, load_config, read_yaml
+from rlgen.core.imports import import_modules
+from rlgen.core.provenance import provenance
 from rlgen.core.typed import ConfigError, from_dict, to_dict
 from rlgen.data.atomic import atomic_write_bytes
+from rlgen.data.dataset import load_dataset
+from rlgen.data.manifest import describe_diversity, frame_diversity
+from rlgen.experiment import evaluate_all, report, validate_experiment, write_resolved_config
+from rlgen.ray_session import gpus_for_device, ray_session
+from rlgen.train import is_trained, run_key, train_one
 
 TRIALS_DIR = "trials"
 REPORT_DIR = "report"
@@ -109,8 +117,6 @@ class Trial:
 
     @property
     def id(self) -> str:
-        from rlgen.train import run_key
-
         return f"{self.point}--{REFERENCES if self.spec is None else run_key(self.spec, self.seed)}"
 
 
@@ -128,8 +134,6 @@ def load_sweep(
     runs small on a laptop and at full size on a cluster; levels, learners and seeds stay.
     A scaled sweep gets its own folder (`NAME-x0.01`), as its datasets are other datasets.
     """
-    from rlgen.experiment import validate_experiment
-
     path = Path(path)
     data = read_yaml(path, "sweep config")
     try:
@@ -178,8 +182,6 @@ def _trial_path(sweep_dir: Path, trial: Trial) -> Path:
 
 def is_finished(sweep_dir: Path, trial: Trial, dataset_sha256: str) -> bool:
     """The trial's record matches its config and data, and its run (if any) is still trained."""
-    from rlgen.train import is_trained
-
     path = _trial_path(sweep_dir, trial)
     if not path.exists():
         return False
@@ -195,12 +197,9 @@ def run_trial(trial: Trial, dataset_root: str, sweep_dir: str, *after: Any) -> d
     `after` is what must finish first (the point's references trial, passed as Ray object refs
     so that Ray starts this task only then); its values are unused.
     """
-    from rlgen.data.dataset import load_dataset
-    from rlgen.experiment import evaluate_all
-    from rlgen.train import is_trained, train_one
-
     started = time.perf_counter()
     config = trial.config
+    import_modules(config.imports)  # a trial is its own process: the user's modules register here too
     dataset = load_dataset(dataset_root, verify=False)  # the driver verified it after collection
     trained = None
     if trial.spec is not None and not is_trained(config, trial.spec, trial.seed, dataset.sha256):
@@ -239,8 +238,6 @@ def _mean_scores(paths: list[Path]) -> dict[str, dict[str, float]]:
 
 
 def _gpus_per_trial(sweep: SweepConfig, device: str) -> float:
-    from rlgen.ray_session import gpus_for_device
-
     return sweep.resources.num_gpus if sweep.resources.num_gpus is not None else gpus_for_device(device)
 
 
@@ -256,10 +253,6 @@ def run_sweep(path: str | Path, overrides: list[str] | None = None, device: str 
     import ray
     from ray.exceptions import RayError
     from tqdm.auto import tqdm
-
-    from rlgen.collect import collect_dataset
-    from rlgen.experiment import report, write_resolved_config
-    from rlgen.ray_session import ray_session
 
     sweep, configs = load_sweep(path, overrides, device, scale)
     sweep_dir = Path(configs[0].output_dir)
@@ -352,9 +345,6 @@ def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[
     with each dataset's distinct frames from its manifest, and a warning where a larger dataset
     holds no new frames (the size axis then measures repetition).
     """
-    from rlgen.core.provenance import provenance
-    from rlgen.data.dataset import load_dataset
-    from rlgen.data.manifest import describe_diversity, frame_diversity
     from rlgen.report import build_report, load_records
 
     paths = sorted(p for c in configs for p in (c.run_dir / "eval").glob("*.csv"))

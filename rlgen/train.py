@@ -22,8 +22,15 @@ import time
 from pathlib import Path
 
 from rlgen.core.config import ExperimentConfig, LearnerSpec
+from rlgen.core.determinism import deterministic_torch
+from rlgen.core.imports import import_modules
 from rlgen.core.levels import LevelSplit
 from rlgen.data.atomic import atomic_write_bytes
+from rlgen.data.dataset import load_dataset
+from rlgen.data.lock import LOCK_NAME, folder_lock
+from rlgen.evaluate import validation_scorer
+from rlgen.ray_session import gpus_for_device
+from rlgen.worlds import world_of
 
 RUN_RECORD = "run.json"
 
@@ -99,8 +106,6 @@ def check_trained(config: ExperimentConfig, spec: LearnerSpec, seed: int, datase
 def clear_result(folder: Path) -> None:
     """Remove a run folder's old result before it is trained again: `run.json` first (so the
     folder stops passing for a finished run at once), then everything else but its lock."""
-    from rlgen.data.lock import LOCK_NAME
-
     (folder / RUN_RECORD).unlink(missing_ok=True)
     for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
         if entry.name == LOCK_NAME:
@@ -117,20 +122,13 @@ def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_ro
     `variant` names which of the experiment's datasets `dataset_root` is ("" the collected one,
     `AUGMENTED` its stitching-augmented variant); it only keeps the two runs' folders apart.
     """
-    from rlgen.data.lock import folder_lock
-
     with folder_lock(run_dir(config, spec, seed, variant), "run"):
         return _train_locked(config, spec, seed, dataset_root, variant)
 
 
 def _train_locked(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str, variant: str) -> dict:
     """`train_one`'s work, with the run folder's lock held."""
-    from rlgen.core.determinism import deterministic_torch
-    from rlgen.data.dataset import load_dataset
-    from rlgen.evaluate import validation_scorer
     from rlgen.learn import fit, learner_config
-    from rlgen.learn.registry import import_modules
-    from rlgen.worlds import world_of
 
     import_modules(config.imports)
     deterministic_torch(threads=1)  # one CPU per Ray task (runs go side by side), same numbers on a rerun
@@ -189,7 +187,6 @@ def train_all(
         for seed in config.seeds
         if not is_trained(config, spec, seed, sha, variant)
     ]
-    from rlgen.ray_session import gpus_for_device
 
     task = ray.remote(num_cpus=1, num_gpus=gpus_for_device(config.device), max_retries=0)(train_one)
     refs = {task.remote(config, spec, seed, str(root), variant): (spec, seed, variant) for spec, seed, variant, root in todo}

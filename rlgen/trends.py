@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from rlgen.report import GAP_SPLIT, _save
+from rlgen.report import GAP_SPLIT, save_figure
 
 __all__ = ["numeric_axes", "plot_trend", "render_trends", "size_axis_findings", "trend_table", "write_trends"]
 
@@ -232,7 +232,7 @@ def plot_trend(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], axi
     axes[0][0].legend(fontsize=8, loc="best")
     fig.suptitle(f"Normalized test IQM and generalization gap against {axis}", fontsize=11)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def write_trends(table: pd.DataFrame, points: Mapping[str, Mapping[str, Any]], out_dir: Path, diversity: Diversity | None = None) -> list[str]:

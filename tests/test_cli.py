@@ -68,3 +68,13 @@ def test_stages_out_of_order_say_what_to_run_first(capsys, tmp_path, ray_local):
     assert code == 2 and "rlgen train" in err
     code, _, err = run(capsys, "report", "configs/quickstart.yaml", *[a for o in overrides for a in ("--set", o)])
     assert code == 2 and "rlgen evaluate" in err
+
+
+def test_stitch_results_and_policy_skill_are_subcommands():
+    """`python -m` scripts became `rlgen` subcommands (issue 12): their arguments parse as before."""
+    from rlgen.cli import build_parser, cmd_policy_skill, cmd_stitch_results
+
+    args = build_parser().parse_args(["stitch", "results", "runs/stitch", "results/stitch/grid_maze", "rlgen run x", "runs/hindsight"])
+    assert args.fn is cmd_stitch_results and args.more_runs == ["runs/hindsight"] and args.command == "rlgen run x"
+    args = build_parser().parse_args(["policy", "skill", "--games", "maze", "--levels", "3"])
+    assert args.fn is cmd_policy_skill and args.games == ["maze"] and args.levels == 3 and args.target == 0.75

@@ -43,19 +43,16 @@ __all__ = [
 ]
 
 
-ENV_KINDS = ("procgen", "stitch_maze", "procgen_maze_stitch", "webshop")
-"""Kinds a config may name; `rlgen.worlds.WORLD_KINDS` builds each one's world."""
-
-
 @dataclass(frozen=True)
 class EnvConfig:
     """Which environment: a Procgen game and difficulty, or another world (`kind`) and its options.
 
-    `kind: procgen` (the default) reads `game` and `mode`; `kind: stitch_maze` is the stitching
-    track's grid maze (`rlgen_envs.StitchMazeVecEnv`) and reads `options` (see `rlgen.worlds`,
-    which builds every kind's environments). `spec` is what a dataset records of it: for
-    Procgen exactly `{game, mode}`, as before there were other kinds, so existing datasets and
-    their collection specs stay valid.
+    `kind: procgen` (the default) reads `game` and `mode`; any other kind names a registered
+    world (`rlgen.worlds.registry`), which reads `options`. The kind is checked when its world is
+    built, after the config's `imports:` have run (a user's world registers itself there), not
+    here: core knows no world but Procgen, its default. `spec` is what a dataset records of it:
+    for Procgen exactly `{game, mode}`, as before there were other kinds, so existing datasets
+    and their collection specs stay valid.
     """
 
     game: str = "maze"
@@ -65,8 +62,8 @@ class EnvConfig:
     """Options of a non-Procgen kind (stitch_maze: `max_episode_steps`, `pairs_per_level`)."""
 
     def __post_init__(self) -> None:
-        if self.kind not in ENV_KINDS:
-            raise ConfigError(f"env.kind: unknown environment kind {self.kind!r}; valid: {', '.join(ENV_KINDS)}")
+        if not isinstance(self.kind, str) or not self.kind.isidentifier():
+            raise ConfigError(f"env.kind must be a world's name such as procgen, got {self.kind!r}")
         if self.kind == "procgen":
             if self.options:
                 raise ConfigError(f"env.options: Procgen takes none (got {sorted(self.options)}); set env.game and env.mode")
@@ -357,8 +354,10 @@ class ExperimentConfig:
     device: str = "cpu"
     """Torch device for training and inference: cpu, cuda:0, or auto."""
     imports: tuple[str, ...] = ()
-    """Python modules imported before any stage runs, in every process: a user's learner
-    registers itself on import (`rlgen.learn.register_learner`) and configs then name it."""
+    """Python modules imported before any stage runs, in every process (the driver, collection
+    and evaluation actors, training tasks, sweep trials): a user's learner, world or behaviour
+    registers itself on import (`register_learner`, `register_world`, `register_behaviour`) and
+    configs then name it."""
 
     def __post_init__(self) -> None:
         if not self.seeds:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlgen_envs.procgen import NUM_ACTIONS  # noqa: F401  (re-exported: the action count lives with the env)
+NUM_ACTIONS = 15
+"""Procgen's action count. Written here, not imported from `rlgen_envs.procgen`, so that core
+imports no environment package (tests/core/test_games.py checks the two agree)."""
 
 MODES = ("easy", "hard")
 

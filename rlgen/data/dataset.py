@@ -180,13 +180,13 @@ class Dataset:
         decoded chunks (default 256 MiB); `prefetch` is how many batches a background thread
         builds ahead (default 2; 0 = none). Close it when done (it is a context manager).
         """
-        from rlgen.data import sampler as _sampler
+        from rlgen.data.sampler import DEFAULT_CACHE_BYTES, DEFAULT_PREFETCH, ShardSampler  # deferred: d3rlpy
 
-        return _sampler.ShardSampler(
+        return ShardSampler(
             self,
             seed=seed,
-            cache_bytes=_sampler.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes,
-            prefetch=_sampler.DEFAULT_PREFETCH if prefetch is None else prefetch,
+            cache_bytes=DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes,
+            prefetch=DEFAULT_PREFETCH if prefetch is None else prefetch,
         )
 
     def training_buffer(self, data: str = "auto", *, seed: int, limit_bytes: int = IN_MEMORY_LIMIT_BYTES):

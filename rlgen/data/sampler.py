@@ -48,7 +48,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Protocol
 
 import numpy as np
 import zstandard
@@ -56,12 +56,24 @@ from d3rlpy.constants import ActionSpace
 from d3rlpy.dataset import DatasetInfo, Signature, TrajectoryMiniBatch, TransitionMiniBatch
 
 from rlgen.data.errors import DatasetError
+from rlgen.data.manifest import DatasetManifest
 from rlgen.data.shards import ShardReader, learner_layout, learner_shape
 
-if TYPE_CHECKING:
-    from rlgen.data.dataset import Dataset
+__all__ = ["DEFAULT_CACHE_BYTES", "FrameTrajectoryMiniBatch", "FrameTransitionMiniBatch", "ShardSampler", "ShardSource"]
 
-__all__ = ["DEFAULT_CACHE_BYTES", "FrameTrajectoryMiniBatch", "FrameTransitionMiniBatch", "ShardSampler"]
+
+class ShardSource(Protocol):
+    """What the sampler reads of a dataset (`rlgen.data.dataset.Dataset` is one): its folder,
+    manifest, shard paths and action count. A protocol rather than the class, so that the
+    dataset module can build samplers without the two importing each other."""
+
+    root: Path
+    manifest: DatasetManifest
+
+    @property
+    def num_actions(self) -> int: ...
+
+    def shard_path(self, name: str) -> Path: ...
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
 """Decoded chunks kept (256 MiB: about 340 chunks of 64 frames)."""
@@ -367,7 +379,7 @@ class ShardSampler:
     the memory bound and the sampling.
     """
 
-    def __init__(self, dataset: Dataset, *, seed: int, cache_bytes: int = DEFAULT_CACHE_BYTES, prefetch: int = DEFAULT_PREFETCH) -> None:
+    def __init__(self, dataset: ShardSource, *, seed: int, cache_bytes: int = DEFAULT_CACHE_BYTES, prefetch: int = DEFAULT_PREFETCH) -> None:
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
         if cache_bytes < 0 or prefetch < 0:

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from rlgen.core.games import UnknownNameError
+from rlgen.core.imports import import_modules
 from rlgen.core.typed import ConfigError, from_dict
 from rlgen.policies.base import Policy
 
@@ -75,17 +76,6 @@ Validator = Callable[[Policy], np.ndarray]
 """`validate(policy) -> (E,) returns of the validation episodes`, supplied by the caller; the same
 episodes (levels and environment seeds) in the same order at every call, so checkpoints compare
 paired (`rlgen.learn.selection`)."""
-
-
-def import_modules(names: tuple[str, ...] | list[str]) -> None:
-    """Import the modules a config lists under `imports` (user learners register on import)."""
-    import importlib
-
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise ConfigError(f"imports: cannot import {name!r} ({exc}); is it on PYTHONPATH in every Ray worker?") from exc
 
 
 def load_policy_after_imports(imports: tuple[str, ...], out_dir: str | Path, device: str = "cpu", *, greedy: bool = True) -> Policy:

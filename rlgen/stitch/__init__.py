@@ -5,9 +5,11 @@ and B -> C go from A to C? `regions` confines behaviour so some pairs are never 
 `policy` is the confined oracle, `tasks` builds the evaluation pairs, `audit` proves from the
 data that test pairs never co-occur, `augment` is temporal data augmentation over episodes, and
 `variant` applies the audit and the augmentation to datasets on disk (the pipeline's stitching
-stage; `rlgen.worlds.StitchMazeWorld` is the environment side, `rlgen stitch audit` the command).
-`procgen_world` is the second world, Procgen maze with tasks placed in its saved states
-(`env.kind: procgen_maze_stitch`), and `results` exports a run's report for results/stitch/.
+stage; `rlgen.worlds.stitch_maze` is the environment side, `rlgen stitch audit` the command).
+The worlds themselves live in `rlgen.worlds` (`stitch_maze`, and `procgen_maze_stitch`, Procgen
+maze with tasks placed in its saved states; `procgen_world` here only re-exports the latter for
+old imports); exporting a run's results for results/stitch/ is `rlgen stitch results`
+(`rlgen.report.stitch_results`).
 """
 
 from rlgen.stitch.audit import AuditReport, StitchingLeakError, audit_cooccurrence, goal_pair_counts

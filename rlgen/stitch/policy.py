@@ -24,7 +24,7 @@ when both blocks are allowed (into a wall: a stay). Distance fields to each
 
 Which maze: the structure's `layout` (or `layout=` when unconfined), the grid maze's by default;
 the Procgen maze world passes its parsed per-level grids and acts through its own vec env,
-which exposes the same `tasks` / `agents` (`rlgen.stitch.procgen_world`). Fields are padded by
+which exposes the same `tasks` / `agents` (`rlgen.worlds.procgen_maze_stitch`). Fields are padded by
 one wall ring, so grids whose free cells touch the border need no special case.
 """
 

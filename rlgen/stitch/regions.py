@@ -269,7 +269,7 @@ def structure_from_params(params: dict, layout: Layout | None = None) -> StitchS
     if layout is not None:
         params["layout"] = layout
     elif params.get("move") == "block":
-        # The grid maze world builds its evaluation envs without the structure (rlgen/worlds.py
+        # The grid maze world builds its evaluation envs without the structure (rlgen/worlds/stitch_maze.py
         # passes no move), so they move cells: block-moving data would be scored in another maze.
         raise ValueError(
             "structure move: block on the grid maze: its evaluation envs move cells (rlgen.worlds passes no "

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -36,8 +36,9 @@ from rlgen.core.provenance import provenance
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest
 from rlgen.data.shards import EpisodeData, ShardWriter
+from rlgen.data.writer import record_of_shard, shard_name
 from rlgen.stitch.audit import AuditReport, audit_cooccurrence, goal_pair_counts
-from rlgen.stitch.augment import hindsight_episodes, join_episodes, join_reachable, match_waypoints, stitch_maze_goal_renderer
+from rlgen.stitch.augment import hindsight_episodes, join_episodes, join_reachable, match_waypoints
 
 __all__ = ["audit_dataset", "build_augmented_variant", "coverage", "trajectories"]
 
@@ -83,8 +84,12 @@ def coverage(augmented: Dataset, pairs: Sequence) -> np.ndarray:
     return goal_pair_counts((_episode_mapping(ep) for ep in augmented.episodes()), pairs)
 
 
-def build_augmented_variant(source: Dataset, root: Path, name: str, augment: AugmentConfig) -> Dataset:
+def build_augmented_variant(source: Dataset, root: Path, name: str, augment: AugmentConfig, render: Callable) -> Dataset:
     """Write the stitching-augmented variant of `source` to `root` (reused when already complete).
+
+    `render(observations, waypoints, old_goals, new_goals) -> observations` redraws a relabelled
+    goal in the observations: the world's `goal_renderer()` (`rlgen.worlds.StitchingWorld`),
+    which the caller passes, so this module needs no world.
 
     The whole source is read into memory (frames included): fine for the stitching maze's
     small frames and datasets; larger data would join shard by shard.
@@ -107,12 +112,6 @@ def build_augmented_variant(source: Dataset, root: Path, name: str, augment: Aug
     )
     source_transitions = source.manifest.transitions
     joined_wanted = int(round(source_transitions * augment.eps))
-    from rlgen.worlds import world_of_manifest
-
-    world = world_of_manifest(source.manifest.env)
-    # A world whose observations are not the grid maze's says how to redraw the goal in them
-    # (and refuses where it cannot do so exactly).
-    render = world.goal_renderer() if hasattr(world, "goal_renderer") else stitch_maze_goal_renderer(world.obs_mode)
     joined: list[dict] = []
     join_params: dict = {"transitions": 0}
     if joined_wanted:
@@ -132,8 +131,6 @@ def build_augmented_variant(source: Dataset, root: Path, name: str, augment: Aug
     if root.exists():
         shutil.rmtree(root)  # an unfinished variant (no manifest): rebuild from scratch
     shard_dir.mkdir(parents=True)
-    from rlgen.collect import record_of_shard, shard_name
-
     records = []
     for record in source.manifest.shards:
         shutil.copyfile(source.shard_path(record.name), shard_dir / record.name)

@@ -30,3 +30,11 @@ def test_unknown_names_list_the_valid_ones():
         check_game("pong")
     with pytest.raises(UnknownNameError, match="easy, hard"):
         check_game("maze", "extreme")
+
+
+def test_core_action_count_is_the_environments():
+    """core keeps its own copy of Procgen's action count (core imports no environment package)."""
+    from rlgen.core.games import NUM_ACTIONS
+    from rlgen_envs.procgen import NUM_ACTIONS as ENV_NUM_ACTIONS
+
+    assert NUM_ACTIONS == ENV_NUM_ACTIONS == 15

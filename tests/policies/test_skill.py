@@ -76,9 +76,9 @@ def test_configs_can_ask_for_an_episode_mixture():
 
 
 def test_the_skill_command_prints_a_measured_row_per_game(capsys):
-    from rlgen.policies.skill import main
+    from rlgen.cli import main
 
-    assert main(["--games", "maze", "--levels", "3", "--tolerance", "0.5"]) == 0
+    assert main(["policy", "skill", "--games", "maze", "--levels", "3", "--tolerance", "0.5"]) == 0
     out = capsys.readouterr().out
     record = json.loads(out.splitlines()[0])
     assert record["game"] == "maze" and record["levels"] == 3 and record["expert_return"] == 10.0

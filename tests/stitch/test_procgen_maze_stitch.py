@@ -11,7 +11,7 @@ import pytest
 from rlgen.core.config import BehaviourConfig, ConfigError
 from rlgen.core.levels import LevelSet
 from rlgen.stitch import StitchingLeakError, audit_cooccurrence
-from rlgen.stitch.procgen_world import make_world
+from rlgen.worlds.procgen_maze_stitch import make_world
 from rlgen.stitch.regions import Regions
 from rlgen_envs.procgen_maze import cell_pixel_box, parse_maze_state
 from rlgen_envs.procgen_maze_stitch import MOVES, ProcgenMazeLayout, ProcgenMazeStitchVecEnv, level_walls, relabel_vector_goals
@@ -239,10 +239,10 @@ def test_world_round_trips_through_its_manifest_and_checks_behaviour(world):
         world.check_behaviour(BehaviourConfig("stitch_oracle", epsilon=0.1, options={"structure": STRUCTURE}))
     with pytest.raises(ConfigError, match="needs collect.policy.options.structure"):
         make_world({"options": {}}, {})
-    from rlgen.report import STITCH_GAMES
+    from rlgen.worlds import stitching_kinds
 
     game = world.task_columns(world.jobs(*_split_args())[0])["game"]
-    assert game == world.kind and game in STITCH_GAMES  # the report's stitching table takes its records
+    assert game == world.kind and game in stitching_kinds()  # the report's stitching table takes its records
 
 
 def _split_args():

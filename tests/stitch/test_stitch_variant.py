@@ -92,7 +92,9 @@ def test_eps_zero_is_the_hindsight_baseline_under_its_own_name(stitch_run, tmp_p
     config, dataset, augmented = stitch_run
     baseline_config = config.with_overrides(["augment.eps=0"])
     assert baseline_config.augmented_dataset_name != config.augmented_dataset_name
-    baseline = build_augmented_variant(dataset, tmp_path / "hs", baseline_config.augmented_dataset_name, baseline_config.augment)
+    baseline = build_augmented_variant(
+        dataset, tmp_path / "hs", baseline_config.augmented_dataset_name, baseline_config.augment, world_of(config).goal_renderer()
+    )
     meta = baseline.manifest.config
     assert meta["joining"]["transitions"] == 0 and meta["hindsight"]["transitions"] == baseline.manifest.transitions - dataset.manifest.transitions
     assert abs(baseline.manifest.transitions - augmented.manifest.transitions) <= 60  # matched in size

@@ -7,6 +7,6 @@ import pytest
 
 @pytest.fixture(scope="session")
 def world():
-    from rlgen.webshop.world import make_world
+    from rlgen.worlds.webshop import make_world
 
     return make_world({"options": {"max_episode_steps": 20}})

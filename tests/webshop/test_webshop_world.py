@@ -56,7 +56,7 @@ def test_overlapping_level_sets_are_refused_before_any_goal_is_mapped():
 
 
 def test_goal_splits_are_checked_disjoint_when_the_world_is_built(world, monkeypatch):
-    from rlgen.webshop import world as module
+    from rlgen.worlds import webshop as module
     from rlgen_envs.webshop import GoalSplits
 
     leaky = GoalSplits("unseen", train=(1500, 1501), validation=(600,), test=(1501,))
@@ -82,7 +82,7 @@ def test_config_builds_the_world_and_the_manifest_rebuilds_it():
 
 
 def test_unknown_options_and_policies_are_refused(world):
-    from rlgen.webshop.world import make_world
+    from rlgen.worlds.webshop import make_world
 
     with pytest.raises(ConfigError, match="unknown option"):
         make_world({"options": {"candidates": 20}})
@@ -90,7 +90,7 @@ def test_unknown_options_and_policies_are_refused(world):
         make_world({"options": {"split_kind": "random"}})
     with pytest.raises(ConfigError, match="num_candidates"):
         make_world({"options": {"num_candidates": 300}})
-    with pytest.raises(ConfigError, match="cannot act in WebShop"):
+    with pytest.raises(ConfigError, match="cannot act in 'webshop'"):
         world.check_behaviour(BehaviourConfig("maze_planner"))
     with pytest.raises(ConfigError, match="unknown option"):
         world.check_behaviour(BehaviourConfig("webshop_rule", options={"mix": 0.5}))
@@ -103,7 +103,7 @@ def test_score_is_100_times_reward(world):
 
 
 def test_a_custom_featurizer_plugs_in_through_the_options():
-    from rlgen.webshop.world import make_world
+    from rlgen.worlds.webshop import make_world
 
     world = make_world({"options": {"featurizer": "tests_webshop_featurizer:PageOnly", "max_episode_steps": 5}})
     env = world.training_env(LevelSet(0, 3), 2)
