@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from rlgen.core.config import load_config
+from rlgen.data.shards import DIGEST_SUFFIX
 
 RAY = str(Path(sys.executable).with_name("ray"))
 HEAD_PORT = 26379  # GCS; node ports below, all under the ephemeral range and above Ray's default worker ports
@@ -187,7 +188,9 @@ def test_collection_spans_two_nodes_and_survives_losing_one(tmp_path):
     manifest = dataset.manifest
     assert manifest.transitions == config.collect.transitions
     assert [s.name for s in manifest.shards] == [f"shard-{i:05d}.npz" for i in range(config.collect.num_shards)]
-    assert sorted(p.name for p in shards.iterdir()) == [s.name for s in manifest.shards]  # no strays, no extras
+    # No strays, no extras: each shard and the digest its writer kept beside it (DIGEST_SUFFIX).
+    expected = sorted(n for s in manifest.shards for n in (s.name, s.name + DIGEST_SUFFIX))
+    assert sorted(p.name for p in shards.iterdir()) == expected
     # Shards are deterministic: the two-node dataset is byte for byte a single-process collection.
     (tmp_path / "single").mkdir()
     for index, shard in enumerate(manifest.shards):
