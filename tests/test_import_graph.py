@@ -13,12 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-KNOWN_PACKAGE_CYCLES = {
-    # Old import paths kept for users (`rlgen.stitch.procgen_world`, `rlgen.webshop.world`) point
-    # into worlds/, whose modules use stitch/'s algorithms and webshop/'s policies.
-    ("stitch", "worlds"),
-    ("webshop", "worlds"),
-}
+KNOWN_PACKAGE_CYCLES: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

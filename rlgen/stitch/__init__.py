@@ -7,8 +7,7 @@ data that test pairs never co-occur, `augment` is temporal data augmentation ove
 `variant` applies the audit and the augmentation to datasets on disk (the pipeline's stitching
 stage; `rlgen.worlds.stitch_maze` is the environment side, `rlgen stitch audit` the command).
 The worlds themselves live in `rlgen.worlds` (`stitch_maze`, and `procgen_maze_stitch`, Procgen
-maze with tasks placed in its saved states; `procgen_world` here only re-exports the latter for
-old imports); exporting a run's results for results/stitch/ is `rlgen stitch results`
+maze with tasks placed in its saved states); exporting a run's results for results/stitch/ is `rlgen stitch results`
 (`rlgen.report.stitch_results`).
 """
 

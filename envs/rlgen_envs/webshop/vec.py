@@ -8,7 +8,7 @@ candidate indices in [0, K).
 
 Levels are goals: level `start_level + i` plays goal `level_goals[i]` (an index into
 `catalog.goals`), so the caller decides which goals a range of levels means (rlgen maps training
-level i to the i-th goal of the train split, and so on; see `rlgen.webshop.world`).
+level i to the i-th goal of the train split, and so on; see `rlgen.worlds.webshop`).
 
 Contract:
 
