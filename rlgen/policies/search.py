@@ -1,0 +1,260 @@
+"""A search expert for every Procgen game: receding-horizon rollouts over restored saved states.
+
+Why: 13 of the 16 games have no BFS planner (`rlgen.policies.planner`), and their rewards come
+from collecting and surviving (bigfish, starpilot, chaser, ...), not from reaching one goal
+cell. Procgen restores its full state, random generator included, so a rollout from a restored
+state predicts the real future of the same actions exactly (../shared/reference/
+procgen-planners.md). `SearchExpert` uses that as a deterministic simulator:
+
+- Each real step, for each slot, it restores the slot's state into `rollouts` copies of a
+  private vectorized Procgen env and plays `rollouts` action sequences of `horizon` steps in
+  one batch (one C++ call per step for all copies): the *incumbent* (the best sequence of the
+  previous step, shifted by one and padded), a few mutations of it, and fresh random sequences
+  of the game's action classes, each class held for `repeat` steps (a random walk that holds
+  its action goes somewhere; one that changes it every frame jitters in place).
+- A sequence scores its discounted reward, minus `death_penalty` when the episode ends without
+  a positive final reward (death; a level completed ends with one), plus an optional progress
+  term (how far the agent moved along the game's direction, read from the parsed state).
+- Because the simulator is exact, the incumbent's score is a promise the real episode keeps if
+  the expert follows it; keeping it among the candidates makes the plan improve monotonically,
+  which is the planner's plan memory in receding-horizon form.
+
+Cost is counted in expansions (one simulated env step of one copy), `rollouts * horizon` per
+real step, never in wall time. Stochastic mode (`temperature` > 0, the default for datasets):
+each first action's value is the best score among the sequences that start with it, and the
+action is drawn from a softmax of (value - best value) / temperature, so actions within a
+fraction of a reward of the best are taken about as often as the best and dying ones never;
+the generator is re-seeded per episode from (seed, slot, the slot's episode count), so a
+shard's bytes depend on its config and seed only. `temperature: 0` takes the arg-max.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from rlgen_envs.procgen_state import parse_state
+
+# Action semantics (all games): horizontal move a // 3 - 1, vertical a % 3 - 1 for a in 0..8;
+# 9-14 are the extra buttons (fire in the shooters; unused elsewhere).
+EIGHT_WAY = (0, 1, 2, 3, 5, 6, 7, 8)
+FOUR_WAY = (1, 3, 5, 7)
+NOOP = 4
+FIRE = 9  # the "D" button: shoots in bossfight, starpilot, plunder, dodgeball; caveflyer's laser
+PLATFORMER = (1, 2, 4, 5, 7, 8)  # left, left+jump, wait, jump, right, right+jump
+
+SEARCH_TEMPERATURE = 0.5
+"""The default `temperature` (reward units) for dataset building: stochastic, still expert by
+return (bench/results/experts.json measures both)."""
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """The per-game settings of `SearchExpert` (everything else is shared).
+
+    `actions`: the action classes sampled (one representative per distinct effect).
+    `horizon`: simulated steps per sequence; `rollouts`: sequences per real step (their
+    product is the expansion budget per step). `repeat`: how long a random sequence holds each
+    sampled action. `progress`: the parsed-state coordinate that counts as progress ("x",
+    "y"), rewarded `progress_weight` per cell moved, for games whose reward lies beyond any
+    horizon (coinrun's coin at the right end); None: reward only. `discount` makes earlier
+    reward worth more than later, so the expert does not postpone it forever.
+    """
+
+    game: str
+    actions: tuple[int, ...]
+    horizon: int = 24
+    rollouts: int = 16
+    repeat: int = 4
+    death_penalty: float = 10.0
+    progress: str | None = None
+    progress_weight: float = 0.0
+    discount: float = 0.98
+
+    def __post_init__(self) -> None:
+        if self.horizon < 1 or self.rollouts < 2 or self.repeat < 1:
+            raise ValueError(f"{self.game}: horizon and repeat must be >= 1 and rollouts >= 2, got {self}")
+        if self.progress not in (None, "x", "y"):
+            raise ValueError(f"{self.game}: progress must be None, 'x' or 'y', got {self.progress!r}")
+
+    @property
+    def expansions_per_step(self) -> int:
+        return self.horizon * self.rollouts
+
+
+SEARCH_SPECS: dict[str, SearchSpec] = {
+    "bigfish": SearchSpec("bigfish", EIGHT_WAY + (NOOP,)),
+    "bossfight": SearchSpec("bossfight", EIGHT_WAY + (NOOP, FIRE)),
+    "caveflyer": SearchSpec("caveflyer", (1, 2, 5, 7, 8, 4, FIRE), horizon=32, progress="x", progress_weight=0.05),
+    "chaser": SearchSpec("chaser", FOUR_WAY + (NOOP,)),
+    "climber": SearchSpec("climber", PLATFORMER, horizon=32, progress="y", progress_weight=0.2),
+    "coinrun": SearchSpec("coinrun", PLATFORMER, horizon=32, progress="x", progress_weight=0.2),
+    "dodgeball": SearchSpec("dodgeball", EIGHT_WAY + (NOOP, FIRE)),
+    "fruitbot": SearchSpec("fruitbot", (1, 4, 7, FIRE)),
+    "heist": SearchSpec("heist", EIGHT_WAY, horizon=32),
+    "jumper": SearchSpec("jumper", PLATFORMER, horizon=32, progress="y", progress_weight=0.1),
+    "leaper": SearchSpec("leaper", FOUR_WAY + (NOOP,), progress="y", progress_weight=0.5),
+    "maze": SearchSpec("maze", FOUR_WAY, horizon=32),
+    "miner": SearchSpec("miner", FOUR_WAY + (NOOP,)),
+    "ninja": SearchSpec("ninja", PLATFORMER, horizon=32, progress="x", progress_weight=0.2),
+    "plunder": SearchSpec("plunder", (1, 4, 7, FIRE)),
+    "starpilot": SearchSpec("starpilot", EIGHT_WAY + (NOOP, FIRE)),
+}  # fmt: skip
+
+
+class SearchExpert:
+    """Receding-horizon rollout search over Procgen saved states (module docstring); any game.
+
+    `max_expansions` overrides the spec's budget per real step (the sequence count follows:
+    `max_expansions // horizon`, at least 2). `stats` counts `plans` (searches run),
+    `expansions` (simulated steps), `deaths_foreseen` (searches whose every sequence died)
+    and `steps` (real steps acted).
+    """
+
+    def __init__(
+        self,
+        game: str,
+        *,
+        temperature: float = 0.0,
+        max_expansions: int | None = None,
+        horizon: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if game not in SEARCH_SPECS:
+            raise ValueError(f"no search settings for {game!r}; games: {', '.join(sorted(SEARCH_SPECS))}")
+        if not (isinstance(temperature, (int, float)) and temperature >= 0):
+            raise ValueError(f"temperature must be a number >= 0 (0: arg-max), got {temperature!r}")
+        spec = SEARCH_SPECS[game]
+        if horizon is not None:
+            spec = replace(spec, horizon=int(horizon))
+        if max_expansions is not None:
+            if not isinstance(max_expansions, int) or max_expansions < 2 * spec.horizon:
+                raise ValueError(
+                    f"max_expansions must be an integer >= 2 * horizon ({2 * spec.horizon}) for {game}, got {max_expansions!r}"
+                )
+            spec = replace(spec, rollouts=max_expansions // spec.horizon)
+        self.spec = spec
+        self.temperature = float(temperature)
+        self.seed = int(seed)
+        self.stats: dict[str, int] = dict.fromkeys(("plans", "expansions", "deaths_foreseen", "steps"), 0)
+        self._env: Any = None
+        self._scratch: Any = None
+        self._rngs: list[np.random.Generator] = []
+        self._episodes: list[int] = []
+        self._incumbent: list[np.ndarray | None] = []
+
+    def attach(self, env: Any) -> None:
+        """Plan for `env` (an `rlgen_envs.ProcgenVecEnv`); builds the private rollout envs."""
+        if env.game != self.spec.game:
+            raise ValueError(f"this search expert plays {self.spec.game!r}, not {env.game!r}")
+        from procgen import ProcgenGym3Env  # imported here: procgen prints on import
+
+        self._env = env
+        self._scratch = ProcgenGym3Env(
+            num=self.spec.rollouts, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1
+        )
+        n = env.num_envs
+        self._episodes = [0] * n
+        self._rngs = [self._episode_rng(i) for i in range(n)]
+        self._incumbent = [None] * n
+
+    def _episode_rng(self, slot: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence([self.seed, slot, self._episodes[slot]]))
+
+    def reset(self, env_indices: np.ndarray) -> None:
+        """These slots begin new episodes: a fresh plan and a generator seeded for the episode."""
+        for i in np.asarray(env_indices, dtype=np.int64).reshape(-1):
+            if i < len(self._incumbent):
+                self._episodes[i] += 1
+                self._rngs[i] = self._episode_rng(int(i))
+                self._incumbent[i] = None
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        """(n, 64, 64, 3) uint8 frames as the attached env emitted them -> (n,) int64 actions."""
+        if self._env is None:
+            raise RuntimeError("call attach(env) before act()")
+        if len(observations) != len(self._incumbent):
+            raise ValueError(f"expected {len(self._incumbent)} observations, got {len(observations)}")
+        return self.act_slots(observations, np.arange(len(observations)))
+
+    def act_slots(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Actions for env slots `slots` only ((k,) ints); `EpisodeMixture` skips the others."""
+        if self._env is None:
+            raise RuntimeError("call attach(env) before act()")
+        slots = np.asarray(slots, dtype=np.int64).reshape(-1)
+        states = self._env.get_states()
+        actions = np.empty(len(slots), dtype=np.int64)
+        for j, i in enumerate(slots):
+            actions[j] = self._plan(int(i), states[i])
+        self.stats["steps"] += len(slots)
+        return actions
+
+    def _candidates(self, rng: np.random.Generator, incumbent: np.ndarray | None) -> np.ndarray:
+        """(rollouts, horizon) int32 action sequences: incumbent, its mutations, random walks."""
+        spec = self.spec
+        moves = np.asarray(spec.actions, dtype=np.int32)
+        chunks = -(-spec.horizon // spec.repeat)
+        walks = moves[rng.integers(len(moves), size=(spec.rollouts, chunks))]
+        seqs = np.repeat(walks, spec.repeat, axis=1)[:, : spec.horizon]
+        if incumbent is not None:
+            seqs[0] = incumbent
+            # Mutations: the incumbent's prefix, then a random walk from a random cut.
+            for k in range(1, min(spec.rollouts // 2, spec.rollouts - 1) + 1):
+                cut = int(rng.integers(0, spec.horizon))
+                seqs[k, :cut] = incumbent[:cut]
+        return seqs
+
+    def _plan(self, slot: int, state: bytes) -> int:
+        spec, rng = self.spec, self._rngs[slot]
+        seqs = self._candidates(rng, self._incumbent[slot])
+        scores = self._rollout(state, seqs)
+        self.stats["plans"] += 1
+        self.stats["expansions"] += spec.expansions_per_step
+        first = seqs[:, 0]
+        best = int(np.argmax(scores))
+        if self.temperature > 0:
+            classes = np.unique(first)
+            values = np.array([scores[first == a].max() for a in classes])
+            logits = (values - values.max()) / self.temperature
+            p = np.exp(logits)
+            choice = classes[rng.choice(len(classes), p=p / p.sum())]
+            pick = np.flatnonzero(first == choice)
+            best = int(pick[np.argmax(scores[pick])])
+        if scores[best] <= -spec.death_penalty / 2:
+            self.stats["deaths_foreseen"] += 1
+        chosen = seqs[best]
+        tail = np.array([spec.actions[int(rng.integers(len(spec.actions)))]], dtype=np.int32)
+        self._incumbent[slot] = np.concatenate([chosen[1:], tail])
+        return int(chosen[0])
+
+    def _rollout(self, state: bytes, seqs: np.ndarray) -> np.ndarray:
+        """Play every sequence from `state` in the scratch envs: (rollouts,) float64 scores."""
+        spec, env = self.spec, self._scratch
+        n = len(seqs)
+        env.callmethod("set_state", [state] * n)
+        start = _coordinate(state, spec.progress) if spec.progress else None
+        score = np.zeros(n)
+        alive = np.ones(n, dtype=bool)
+        weight = 1.0
+        for t in range(spec.horizon):
+            env.act(seqs[:, t])
+            reward, _, first = env.observe()
+            score += np.where(alive, weight * reward, 0.0)
+            died = alive & first & (reward <= 0)
+            score[died] -= spec.death_penalty
+            alive &= ~first
+            weight *= spec.discount
+            if not alive.any():
+                break
+        if spec.progress:
+            end_states = env.callmethod("get_state")
+            for k in np.flatnonzero(alive):
+                score[k] += spec.progress_weight * (_coordinate(end_states[k], spec.progress) - start)
+        return score
+
+
+def _coordinate(state: bytes, axis: str) -> float:
+    agent = parse_state(state).agent
+    return float(agent[0] if axis == "x" else agent[1])
