@@ -147,9 +147,12 @@ class CollectConfig:
     envs_per_worker: int = 16
     """Procgen environments stepped together in each actor (one batched policy call per step)."""
     seed: int = 0
-    version: int = 2
-    """Dataset version, part of the dataset name; bump it when the collection code changes.
-    2: shards keep the episodes still open at their end (as `partial`) instead of dropping them."""
+    version: int = 3
+    """Dataset version, part of the dataset name; bump it when the collection code changes, so a
+    folder of the old data is never taken for the new (a finished dataset under the name is kept).
+    2: shards keep the episodes still open at their end (as `partial`) instead of dropping them.
+    3: experts sample their actions by default (stochastic planners and `search`, issue 13), so the
+    same expert and seed give other bytes than at version 2."""
 
     def __post_init__(self) -> None:
         for key in ("transitions", "shard_transitions", "num_workers", "envs_per_worker", "version"):
