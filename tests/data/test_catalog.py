@@ -13,10 +13,13 @@ from rlgen.catalog import (
     EXPERT_PREFERENCE,
     Catalog,
     build_card,
+    expert_for,
     generate_grid,
     load_catalog,
     reference_returns,
     render_catalog,
+    render_summary,
+    with_summary,
 )
 from rlgen.cli import main
 from rlgen.core.config import CollectConfig
@@ -93,6 +96,9 @@ def test_the_stochastic_experts_data_has_a_new_version_in_its_name():
 def test_committed_catalog_is_what_the_generator_writes(grid):
     path = DEFAULT_CATALOG_DIR / CATALOG_FILE
     assert path.read_text() == render_catalog(grid), "stale: run `python -m rlgen.catalog generate`"
+    readme = (DEFAULT_CATALOG_DIR / "README.md").read_text()
+    assert with_summary(readme, render_summary(grid), path) == readme, "datasets/README.md's table is stale: run `python -m rlgen.catalog generate`"
+    assert all(f"| {game} | `{expert_for(game)}` | 10 |" in readme for game in GAMES)
     catalog = load_catalog()
     assert [c.name for c in catalog.cards] == [c.name for c in grid]
 
