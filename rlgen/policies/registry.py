@@ -22,7 +22,9 @@ planners in maze). A behaviour registered with `mix=False` handles `mix` itself,
 Built-ins registered here (Procgen): `random` (uniform actions, any world); `planner` (search
 over Procgen's saved states, an expert without any training in the games of
 `rlgen.policies.planner.GAME_SPECS`: maze, heist, coinrun); `maze_planner` (the same planner,
-maze only, the name the quickstart uses); `search` (receding-horizon rollouts over saved
+maze only, the name the quickstart uses); both take `temperature` (default
+`PLANNER_TEMPERATURE`: moves drawn by their cost to finish the level; 0: the deterministic
+planner), `max_expansions`, `max_remembered`; `search` (receding-horizon rollouts over saved
 states, `rlgen.policies.search`, all 16 games: options `temperature` (default
 `SEARCH_TEMPERATURE`, stochastic; 0: arg-max), `max_expansions` (simulated steps per real step),
 `horizon`); `ppo`, a PPO checkpoint trained by
@@ -43,7 +45,7 @@ from rlgen.core.config import BehaviourConfig
 from rlgen.core.games import GAMES, NUM_ACTIONS, UnknownNameError
 from rlgen.core.typed import ConfigError
 from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
-from rlgen.policies.planner import GAME_SPECS, MazePlanner, SavedStatePlanner
+from rlgen.policies.planner import GAME_SPECS, PLANNER_TEMPERATURE, MazePlanner, SavedStatePlanner
 from rlgen.policies.ppo_checkpoints import check_ppo_options
 from rlgen.policies.search import SEARCH_SPECS, SEARCH_TEMPERATURE, SearchExpert
 
@@ -199,12 +201,36 @@ def _random(seed: int, world: Any, num_actions: int | None = None, structure: di
     return RandomPolicy(seed=seed, num_actions=world.num_actions if num_actions is None else num_actions)
 
 
-def _planner(seed: int, world: Any, **options: Any) -> Policy:
-    return SavedStatePlanner(world.behaviour_game, seed=seed, **options)
+PLANNER_OPTIONS = ("temperature", "max_expansions", "max_remembered")
 
 
-def _maze_planner(seed: int, world: Any, **options: Any) -> Policy:
-    return MazePlanner(seed=seed, **options)
+def _planner(seed: int, world: Any, temperature: float = PLANNER_TEMPERATURE, **options: Any) -> Policy:
+    return SavedStatePlanner(world.behaviour_game, seed=seed, temperature=temperature, **options)
+
+
+def _maze_planner(seed: int, world: Any, temperature: float = PLANNER_TEMPERATURE, **options: Any) -> Policy:
+    return MazePlanner(seed=seed, temperature=temperature, **options)
+
+
+def _check_temperature(options: dict, default: float) -> None:
+    temperature = options.get("temperature", default)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
+        raise ConfigError(
+            f"collect.policy.options.temperature must be a number >= 0 (0: the deterministic expert), got {temperature!r}"
+        )
+
+
+def _check_positive_ints(options: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = options.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"collect.policy.options.{name} must be a positive integer, got {value!r}")
+
+
+def _check_planner(options: dict, world: Any) -> None:
+    """Bad option values fail before any work, naming the option."""
+    _check_temperature(options, PLANNER_TEMPERATURE)
+    _check_positive_ints(options, ("max_expansions", "max_remembered"))
 
 
 def _search(seed: int, world: Any, temperature: float = SEARCH_TEMPERATURE, max_expansions: int | None = None, horizon: int | None = None) -> Policy:
@@ -213,13 +239,8 @@ def _search(seed: int, world: Any, temperature: float = SEARCH_TEMPERATURE, max_
 
 def _check_search(options: dict, world: Any) -> None:
     """Bad option values fail before any work, naming the option."""
-    temperature = options.get("temperature", SEARCH_TEMPERATURE)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-        raise ConfigError(f"collect.policy.options.temperature must be a number >= 0 (0: the arg-max expert), got {temperature!r}")
-    for name in ("max_expansions", "horizon"):
-        value = options.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"collect.policy.options.{name} must be a positive integer, got {value!r}")
+    _check_temperature(options, SEARCH_TEMPERATURE)
+    _check_positive_ints(options, ("max_expansions", "horizon"))
     try:
         SearchExpert(world.behaviour_game, **{k: v for k, v in options.items() if k != MIX_OPTION})  # builds no env: checks the budget against the horizon
     except ValueError as exc:
@@ -238,8 +259,14 @@ def _check_ppo(options: dict, world: Any) -> None:
 
 
 register_behaviour("random", _random, options=("num_actions", "structure"))
-register_behaviour("planner", _planner, games=tuple(sorted(GAME_SPECS)))
-register_behaviour("maze_planner", _maze_planner, games=("maze",))
+register_behaviour(
+    "planner", _planner, games=tuple(sorted(GAME_SPECS)), options=PLANNER_OPTIONS, check=_check_planner,
+    defaults={"temperature": PLANNER_TEMPERATURE},
+)
+register_behaviour(
+    "maze_planner", _maze_planner, games=("maze",), options=PLANNER_OPTIONS, check=_check_planner,
+    defaults={"temperature": PLANNER_TEMPERATURE},
+)
 register_behaviour(
     "search", _search, games=tuple(sorted(SEARCH_SPECS)), options=("temperature", "max_expansions", "horizon"),
     check=_check_search, defaults={"temperature": SEARCH_TEMPERATURE},

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from rlgen.policies.planner import EpisodeGenerators, softmax_choice
 from rlgen_envs.procgen_state import parse_state
 
 # Action semantics (all games): horizontal move a // 3 - 1, vertical a % 3 - 1 for a in 0..8;
@@ -72,15 +73,19 @@ class SearchSpec:
     progress: str | None = None
     progress_weight: float = 0.0
     discount: float = 0.98
+    replan: int = 2
+    """Search every `replan` real steps; in between, follow the chosen sequence (its frames
+    predicted exactly), which divides the cost per real step by `replan`."""
 
     def __post_init__(self) -> None:
-        if self.horizon < 1 or self.rollouts < 2 or self.repeat < 1:
+        if self.horizon < self.replan or self.rollouts < 2 or self.repeat < 1 or self.replan < 1:
             raise ValueError(f"{self.game}: horizon and repeat must be >= 1 and rollouts >= 2, got {self}")
         if self.progress not in (None, "x", "y"):
             raise ValueError(f"{self.game}: progress must be None, 'x' or 'y', got {self.progress!r}")
 
     @property
     def expansions_per_step(self) -> int:
+        """Expansions per search (a search runs every `replan` real steps, or on a deviation)."""
         return self.horizon * self.rollouts
 
 
@@ -107,10 +112,12 @@ SEARCH_SPECS: dict[str, SearchSpec] = {
 class SearchExpert:
     """Receding-horizon rollout search over Procgen saved states (module docstring); any game.
 
-    `max_expansions` overrides the spec's budget per real step (the sequence count follows:
-    `max_expansions // horizon`, at least 2). `stats` counts `plans` (searches run),
-    `expansions` (simulated steps), `deaths_foreseen` (searches whose every sequence died)
-    and `steps` (real steps acted).
+    `max_expansions` overrides the spec's budget per search (the sequence count follows:
+    `max_expansions // horizon`, at least 2). Between searches (every `spec.replan` real
+    steps) a slot follows its chosen sequence while its frames are the ones the rollout
+    predicted; any other frame (a step of `EpsilonMixture` noise) searches at once. `stats`
+    counts `plans` (searches run), `expansions` (simulated steps), `deaths_foreseen`
+    (searches whose best sequence still dies), `deviations` (unpredicted frames) and `steps`.
     """
 
     def __init__(
@@ -124,13 +131,15 @@ class SearchExpert:
     ) -> None:
         if game not in SEARCH_SPECS:
             raise ValueError(f"no search settings for {game!r}; games: {', '.join(sorted(SEARCH_SPECS))}")
-        if not (isinstance(temperature, (int, float)) and temperature >= 0):
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
             raise ValueError(f"temperature must be a number >= 0 (0: arg-max), got {temperature!r}")
         spec = SEARCH_SPECS[game]
         if horizon is not None:
-            spec = replace(spec, horizon=int(horizon))
+            if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < spec.replan:
+                raise ValueError(f"horizon must be an integer >= {spec.replan} for {game}, got {horizon!r}")
+            spec = replace(spec, horizon=horizon)
         if max_expansions is not None:
-            if not isinstance(max_expansions, int) or max_expansions < 2 * spec.horizon:
+            if isinstance(max_expansions, bool) or not isinstance(max_expansions, int) or max_expansions < 2 * spec.horizon:
                 raise ValueError(
                     f"max_expansions must be an integer >= 2 * horizon ({2 * spec.horizon}) for {game}, got {max_expansions!r}"
                 )
@@ -138,12 +147,12 @@ class SearchExpert:
         self.spec = spec
         self.temperature = float(temperature)
         self.seed = int(seed)
-        self.stats: dict[str, int] = dict.fromkeys(("plans", "expansions", "deaths_foreseen", "steps"), 0)
+        self.episode_rngs = EpisodeGenerators(seed)
+        self.stats: dict[str, int] = dict.fromkeys(("plans", "expansions", "deaths_foreseen", "deviations", "steps"), 0)
         self._env: Any = None
         self._scratch: Any = None
-        self._rngs: list[np.random.Generator] = []
-        self._episodes: list[int] = []
-        self._incumbent: list[np.ndarray | None] = []
+        # Per slot: the chosen sequence's remaining actions, and the frames they were predicted to show.
+        self._plans: list[tuple[np.ndarray, np.ndarray] | None] = []
 
     def attach(self, env: Any) -> None:
         """Plan for `env` (an `rlgen_envs.ProcgenVecEnv`); builds the private rollout envs."""
@@ -155,28 +164,22 @@ class SearchExpert:
         self._scratch = ProcgenGym3Env(
             num=self.spec.rollouts, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1
         )
-        n = env.num_envs
-        self._episodes = [0] * n
-        self._rngs = [self._episode_rng(i) for i in range(n)]
-        self._incumbent = [None] * n
-
-    def _episode_rng(self, slot: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence([self.seed, slot, self._episodes[slot]]))
+        self._plans = [None] * env.num_envs
+        self.episode_rngs.resize(env.num_envs)
 
     def reset(self, env_indices: np.ndarray) -> None:
-        """These slots begin new episodes: a fresh plan and a generator seeded for the episode."""
+        """These slots begin new episodes: no plan, and a generator seeded for the episode."""
         for i in np.asarray(env_indices, dtype=np.int64).reshape(-1):
-            if i < len(self._incumbent):
-                self._episodes[i] += 1
-                self._rngs[i] = self._episode_rng(int(i))
-                self._incumbent[i] = None
+            if i < len(self._plans):
+                self._plans[i] = None
+                self.episode_rngs.reset(int(i))
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         """(n, 64, 64, 3) uint8 frames as the attached env emitted them -> (n,) int64 actions."""
         if self._env is None:
             raise RuntimeError("call attach(env) before act()")
-        if len(observations) != len(self._incumbent):
-            raise ValueError(f"expected {len(self._incumbent)} observations, got {len(observations)}")
+        if len(observations) != len(self._plans):
+            raise ValueError(f"expected {len(self._plans)} observations, got {len(observations)}")
         return self.act_slots(observations, np.arange(len(observations)))
 
     def act_slots(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
@@ -184,9 +187,17 @@ class SearchExpert:
         if self._env is None:
             raise RuntimeError("call attach(env) before act()")
         slots = np.asarray(slots, dtype=np.int64).reshape(-1)
-        states = self._env.get_states()
         actions = np.empty(len(slots), dtype=np.int64)
-        for j, i in enumerate(slots):
+        states: list[bytes] | None = None
+        for j, (i, frame) in enumerate(zip(slots, observations)):
+            plan = self._plans[i]
+            if plan is not None and len(plan[1]) and np.array_equal(plan[1][0], frame):
+                actions[j] = plan[0][0]
+                self._plans[i] = (plan[0][1:], plan[1][1:])
+                continue
+            if plan is not None and len(plan[1]):
+                self.stats["deviations"] += 1
+            states = self._env.get_states() if states is None else states
             actions[j] = self._plan(int(i), states[i])
         self.stats["steps"] += len(slots)
         return actions
@@ -198,18 +209,20 @@ class SearchExpert:
         chunks = -(-spec.horizon // spec.repeat)
         walks = moves[rng.integers(len(moves), size=(spec.rollouts, chunks))]
         seqs = np.repeat(walks, spec.repeat, axis=1)[:, : spec.horizon]
-        if incumbent is not None:
-            seqs[0] = incumbent
-            # Mutations: the incumbent's prefix, then a random walk from a random cut.
-            for k in range(1, min(spec.rollouts // 2, spec.rollouts - 1) + 1):
-                cut = int(rng.integers(0, spec.horizon))
+        if incumbent is not None and len(incumbent):
+            seqs[0, : len(incumbent)] = incumbent
+            # Mutations: a prefix of the incumbent, then a random walk.
+            for k in range(1, spec.rollouts // 2):
+                cut = int(rng.integers(0, len(incumbent)))
                 seqs[k, :cut] = incumbent[:cut]
         return seqs
 
     def _plan(self, slot: int, state: bytes) -> int:
-        spec, rng = self.spec, self._rngs[slot]
-        seqs = self._candidates(rng, self._incumbent[slot])
-        scores = self._rollout(state, seqs)
+        """Search from `state`; commit the slot to the chosen sequence's first `replan` steps."""
+        spec, rng = self.spec, self.episode_rngs[slot]
+        plan = self._plans[slot]
+        seqs = self._candidates(rng, None if plan is None else plan[0])
+        scores, frames = self._rollout(state, seqs)
         self.stats["plans"] += 1
         self.stats["expansions"] += spec.expansions_per_step
         first = seqs[:, 0]
@@ -217,42 +230,50 @@ class SearchExpert:
         if self.temperature > 0:
             classes = np.unique(first)
             values = np.array([scores[first == a].max() for a in classes])
-            logits = (values - values.max()) / self.temperature
-            p = np.exp(logits)
-            choice = classes[rng.choice(len(classes), p=p / p.sum())]
+            choice = classes[softmax_choice(values, self.temperature, rng)]
             pick = np.flatnonzero(first == choice)
             best = int(pick[np.argmax(scores[pick])])
         if scores[best] <= -spec.death_penalty / 2:
             self.stats["deaths_foreseen"] += 1
         chosen = seqs[best]
-        tail = np.array([spec.actions[int(rng.integers(len(spec.actions)))]], dtype=np.int32)
-        self._incumbent[slot] = np.concatenate([chosen[1:], tail])
+        # The rest of the sequence is the next search's incumbent; its first `replan - 1` actions
+        # are taken without a search while the frames are the predicted ones.
+        self._plans[slot] = (chosen[1:], frames[:, best])
         return int(chosen[0])
 
-    def _rollout(self, state: bytes, seqs: np.ndarray) -> np.ndarray:
-        """Play every sequence from `state` in the scratch envs: (rollouts,) float64 scores."""
+    def _rollout(self, state: bytes, seqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Play every sequence from `state` in the scratch envs.
+
+        Returns (rollouts,) float64 scores and (replan - 1, rollouts, 64, 64, 3) uint8 frames
+        of the first steps (what the slot should see while it follows its choice).
+        """
         spec, env = self.spec, self._scratch
         n = len(seqs)
         env.callmethod("set_state", [state] * n)
-        start = _coordinate(state, spec.progress) if spec.progress else None
+        start = _coordinate(state, spec.progress) if spec.progress else 0.0
         score = np.zeros(n)
         alive = np.ones(n, dtype=bool)
+        frames = np.empty((max(spec.replan - 1, 0), n, 64, 64, 3), dtype=np.uint8)
         weight = 1.0
         for t in range(spec.horizon):
             env.act(seqs[:, t])
-            reward, _, first = env.observe()
+            reward, ob, first = env.observe()
+            if t < len(frames):
+                frames[t] = ob["rgb"]
             score += np.where(alive, weight * reward, 0.0)
-            died = alive & first & (reward <= 0)
-            score[died] -= spec.death_penalty
+            ended = alive & first
+            if ended.any():  # a death, unless the level was completed (bigfish can end on a +1)
+                complete = np.array([info["prev_level_complete"] for info in env.get_info()], dtype=bool)
+                score[ended & ~complete] -= spec.death_penalty
             alive &= ~first
             weight *= spec.discount
-            if not alive.any():
+            if not alive.any() and t >= len(frames):
                 break
         if spec.progress:
             end_states = env.callmethod("get_state")
             for k in np.flatnonzero(alive):
                 score[k] += spec.progress_weight * (_coordinate(end_states[k], spec.progress) - start)
-        return score
+        return score, frames
 
 
 def _coordinate(state: bytes, axis: str) -> float:
