@@ -128,6 +128,11 @@ def measure_game(task: tuple[str, int, int, int]) -> dict:
     for key in ("expert", "search"):
         if key in result:
             result[key]["fraction_of_ppo"] = round(result[key]["mean_return"] / ppo_return, 3)
+    from dataclasses import asdict
+
+    from rlgen.policies.search import SEARCH_SPECS
+
+    result["search_spec"] = asdict(SEARCH_SPECS[game])
     result["seconds"] = round(time.time() - started, 1)
     result["loadavg_end"] = os.getloadavg()
     print(json.dumps({game: {k: result[k]["mean_return"] for k in ("expert", "search", "random") if k in result}}), flush=True)
@@ -198,6 +203,19 @@ def _table(figures: dict) -> Table:
     return table
 
 
+def _diversity_table(diversity: dict) -> Table:
+    table = Table(
+        title="Maze planner on the quickstart's data (20 levels, 20,000 transitions, 16 envs): deterministic vs stochastic",
+        columns=["mode", "options", "distinct frames", "per 1k transitions", "per level", "mean return", "mean length", "episodes"],
+    )
+    for label, r in diversity.items():
+        table.rows.append([
+            label, json.dumps(r["options"]), r["distinct_frames"], r["distinct_frames_per_1k_transitions"],
+            r["distinct_frames_per_level"], r["mean_return"], r["mean_length"], r["episodes"],
+        ])  # fmt: skip
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     from rlgen.core.games import GAMES
 
@@ -213,12 +231,13 @@ def main(argv: list[str] | None = None) -> int:
 
     load_start = os.getloadavg()
     path = (args.results_dir or RESULTS_DIR) / "experts.json"
-    previous = json.loads(path.read_text()) if path.exists() else {}
-    figures = dict(previous.get("figures", {}))
-    commands = dict(previous.get("commands", {}))
     this_command = command_line()
+    mine: dict[str, dict] = {}  # this run's results, laid over what the file holds when saving
 
     def save() -> Path:
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        figures = {**previous.get("figures", {}), **mine}
+        commands = {**previous.get("commands", {}), **dict.fromkeys(mine, this_command)}
         notes = [
             f"Target: >= {TARGET_FRACTION:.0%} of the PPO expert's published return (easy mode, ../shared/reference/"
             "generalization-gap.md). Budget: the issue's '2k transitions/s per core' read as a cap on search effort, "
@@ -229,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         extra = {"maze_diversity": figures["maze_diversity"]} if "maze_diversity" in figures else {}
         games = {g: r for g, r in figures.items() if g != "maze_diversity"}
+        tables = [_table(games)] + ([_diversity_table(extra["maze_diversity"])] if extra else [])
         written = write_result(
-            "experts", "Experts for every Procgen game", targets=[], tables=[_table(games)],
+            "experts", "Experts for every Procgen game", targets=[], tables=tables,
             figures={**games, **extra}, notes=notes, load_start=load_start, results_dir=args.results_dir,
         )  # fmt: skip
         row = json.loads(written.read_text())
@@ -240,14 +260,13 @@ def main(argv: list[str] | None = None) -> int:
 
     tasks = [(game, args.levels, args.envs, args.seed) for game in args.games]
     if tasks:
-        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        # A fresh process per game (maxtasksperchild): games never share a planner's memory.
+        with multiprocessing.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
             for result in pool.imap_unordered(measure_game, tasks):
-                figures[result["game"]] = result
-                commands[result["game"]] = this_command
+                mine[result["game"]] = result
                 save()
     if args.diversity:
-        figures["maze_diversity"] = maze_diversity(args.seed)
-        commands["maze_diversity"] = this_command
+        mine["maze_diversity"] = maze_diversity(args.seed)
     print(f"wrote {save()}")
     return 0
 

@@ -6,26 +6,30 @@ cell. Procgen restores its full state, random generator included, so a rollout f
 state predicts the real future of the same actions exactly (../shared/reference/
 procgen-planners.md). `SearchExpert` uses that as a deterministic simulator:
 
-- Each real step, for each slot, it restores the slot's state into `rollouts` copies of a
-  private vectorized Procgen env and plays `rollouts` action sequences of `horizon` steps in
-  one batch (one C++ call per step for all copies): the *incumbent* (the best sequence of the
-  previous step, shifted by one and padded), a few mutations of it, and fresh random sequences
-  of the game's action classes, each class held for `repeat` steps (a random walk that holds
-  its action goes somewhere; one that changes it every frame jitters in place).
+- Every `replan` real steps, for each slot, it restores the slot's state into `rollouts`
+  copies of a private vectorized Procgen env and plays `rollouts` action sequences of
+  `horizon` steps in one batch (one C++ call per step for all copies): the *incumbent* (the
+  rest of the sequence chosen last time), mutations of it (its prefix, then a random walk),
+  and fresh random walks over the game's action classes, each class held for `repeat` steps
+  (a walk that holds its action goes somewhere; one that changes it every frame jitters).
 - A sequence scores its discounted reward, minus `death_penalty` when the episode ends without
-  a positive final reward (death; a level completed ends with one), plus an optional progress
-  term (how far the agent moved along the game's direction, read from the parsed state).
-- Because the simulator is exact, the incumbent's score is a promise the real episode keeps if
-  the expert follows it; keeping it among the candidates makes the plan improve monotonically,
-  which is the planner's plan memory in receding-horizon form.
+  completing the level (a death; Procgen's `prev_level_complete` tells the two apart, since
+  bigfish can die on a +1 step), plus an optional progress term read from the parsed state
+  (the agent's x or y, or closing in on a goal entity) for rewards beyond the horizon.
+- The simulator is exact, so the chosen sequence's score is a promise the real episode keeps
+  while the expert follows it; between searches the slot follows it as long as its frames
+  are the predicted ones (any other frame, e.g. after `EpsilonMixture` noise, searches at
+  once), and the next search keeps it as a candidate, so plans only improve: the planner's
+  plan memory in receding-horizon form.
 
-Cost is counted in expansions (one simulated env step of one copy), `rollouts * horizon` per
-real step, never in wall time. Stochastic mode (`temperature` > 0, the default for datasets):
-each first action's value is the best score among the sequences that start with it, and the
-action is drawn from a softmax of (value - best value) / temperature, so actions within a
-fraction of a reward of the best are taken about as often as the best and dying ones never;
-the generator is re-seeded per episode from (seed, slot, the slot's episode count), so a
-shard's bytes depend on its config and seed only. `temperature: 0` takes the arg-max.
+Cost is counted in expansions (one simulated step of one copy): `rollouts * horizon` per
+search, never wall time (`stats`). Stochastic mode (`temperature` > 0, the default for
+datasets): each first action's value is the best score among the sequences that start with it,
+and the action is drawn from a softmax of (value - best value) / temperature, so actions within
+a fraction of a reward of the best are taken about as often as the best and dying ones almost
+never; the generator is re-seeded per episode from (seed, slot, the slot's episode count)
+(`EpisodeGenerators`), so a shard's bytes depend on its config and seed only. `temperature: 0`
+takes the arg-max (ties: the incumbent).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from rlgen.policies.planner import EpisodeGenerators, softmax_choice
-from rlgen_envs.procgen_state import parse_state
+from rlgen_envs.procgen_state import TYPE, WILL_ERASE, ProcgenState, parse_state
 
 # Action semantics (all games): horizontal move a // 3 - 1, vertical a % 3 - 1 for a in 0..8;
 # 9-14 are the extra buttons (fire in the shooters; unused elsewhere).
@@ -58,9 +62,12 @@ class SearchSpec:
     `actions`: the action classes sampled (one representative per distinct effect).
     `horizon`: simulated steps per sequence; `rollouts`: sequences per real step (their
     product is the expansion budget per step). `repeat`: how long a random sequence holds each
-    sampled action. `progress`: the parsed-state coordinate that counts as progress ("x",
-    "y"), rewarded `progress_weight` per cell moved, for games whose reward lies beyond any
-    horizon (coinrun's coin at the right end); None: reward only. `discount` makes earlier
+    sampled action. `progress`: what counts as progress, for games whose reward lies beyond any
+    horizon, rewarded `progress_weight` per cell: "x" or "y" (the agent's coordinate in the
+    parsed state: coinrun's coin at the right end, climber's top), "goal" (closing in on the
+    nearest entity of type `goal_type`: jumper's carrot), "path" (fewer grid steps, around
+    `wall_cells`, to the nearest of `target_cells`, else to a `goal_type` entity: chaser's orbs,
+    miner's diamonds then its exit), None: reward only. `discount` makes earlier
     reward worth more than later, so the expert does not postpone it forever.
     """
 
@@ -72,6 +79,9 @@ class SearchSpec:
     death_penalty: float = 10.0
     progress: str | None = None
     progress_weight: float = 0.0
+    goal_type: int | None = None
+    target_cells: tuple[int, ...] = ()
+    wall_cells: tuple[int, ...] = ()
     discount: float = 0.98
     replan: int = 2
     """Search every `replan` real steps; in between, follow the chosen sequence (its frames
@@ -80,8 +90,8 @@ class SearchSpec:
     def __post_init__(self) -> None:
         if self.horizon < self.replan or self.rollouts < 2 or self.repeat < 1 or self.replan < 1:
             raise ValueError(f"{self.game}: horizon and repeat must be >= 1 and rollouts >= 2, got {self}")
-        if self.progress not in (None, "x", "y"):
-            raise ValueError(f"{self.game}: progress must be None, 'x' or 'y', got {self.progress!r}")
+        if self.progress not in (None, "x", "y", "goal", "path") or (self.progress == "goal" and self.goal_type is None):
+            raise ValueError(f"{self.game}: progress must be None, 'x', 'y', 'goal' (with goal_type) or 'path', got {self.progress!r}")
 
     @property
     def expansions_per_step(self) -> int:
@@ -93,16 +103,18 @@ SEARCH_SPECS: dict[str, SearchSpec] = {
     "bigfish": SearchSpec("bigfish", EIGHT_WAY + (NOOP,)),
     "bossfight": SearchSpec("bossfight", EIGHT_WAY + (NOOP, FIRE)),
     "caveflyer": SearchSpec("caveflyer", (1, 2, 5, 7, 8, 4, FIRE), horizon=32, progress="x", progress_weight=0.05),
-    "chaser": SearchSpec("chaser", FOUR_WAY + (NOOP,)),
+    "chaser": SearchSpec("chaser", FOUR_WAY + (NOOP,), progress="path", target_cells=(1002,), wall_cells=(5,), progress_weight=0.3),
     "climber": SearchSpec("climber", PLATFORMER, horizon=32, progress="y", progress_weight=0.2),
     "coinrun": SearchSpec("coinrun", PLATFORMER, horizon=32, progress="x", progress_weight=0.2),
     "dodgeball": SearchSpec("dodgeball", EIGHT_WAY + (NOOP, FIRE)),
     "fruitbot": SearchSpec("fruitbot", (1, 4, 7, FIRE)),
     "heist": SearchSpec("heist", EIGHT_WAY, horizon=32),
-    "jumper": SearchSpec("jumper", PLATFORMER, horizon=32, progress="y", progress_weight=0.1),
+    "jumper": SearchSpec("jumper", PLATFORMER, horizon=32, progress="goal", goal_type=1, progress_weight=0.3),
     "leaper": SearchSpec("leaper", FOUR_WAY + (NOOP,), progress="y", progress_weight=0.5),
     "maze": SearchSpec("maze", FOUR_WAY, horizon=32),
-    "miner": SearchSpec("miner", FOUR_WAY + (NOOP,)),
+    "miner": SearchSpec(
+        "miner", FOUR_WAY + (NOOP,), progress="path", target_cells=(2,), wall_cells=(1,), goal_type=6, progress_weight=0.3
+    ),
     "ninja": SearchSpec("ninja", PLATFORMER, horizon=32, progress="x", progress_weight=0.2),
     "plunder": SearchSpec("plunder", (1, 4, 7, FIRE)),
     "starpilot": SearchSpec("starpilot", EIGHT_WAY + (NOOP, FIRE)),
@@ -250,7 +262,7 @@ class SearchExpert:
         spec, env = self.spec, self._scratch
         n = len(seqs)
         env.callmethod("set_state", [state] * n)
-        start = _coordinate(state, spec.progress) if spec.progress else 0.0
+        start = _progress(state, spec) if spec.progress else 0.0
         score = np.zeros(n)
         alive = np.ones(n, dtype=bool)
         frames = np.empty((max(spec.replan - 1, 0), n, 64, 64, 3), dtype=np.uint8)
@@ -272,10 +284,51 @@ class SearchExpert:
         if spec.progress:
             end_states = env.callmethod("get_state")
             for k in np.flatnonzero(alive):
-                score[k] += spec.progress_weight * (_coordinate(end_states[k], spec.progress) - start)
+                score[k] += spec.progress_weight * (_progress(end_states[k], spec) - start)
         return score, frames
 
 
-def _coordinate(state: bytes, axis: str) -> float:
-    agent = parse_state(state).agent
-    return float(agent[0] if axis == "x" else agent[1])
+def _progress(state: bytes, spec: SearchSpec) -> float:
+    """How far along the game's direction the agent is: its x or y, or minus its distance to
+    the nearest live entity of type `spec.goal_type` (0 when none is left)."""
+    parsed = parse_state(state)
+    agent = parsed.agent
+    if spec.progress == "x":
+        return float(agent[0])
+    if spec.progress == "y":
+        return float(agent[1])
+    goals = parsed.floats[(parsed.entities[:, TYPE] == spec.goal_type) & (parsed.entities[:, WILL_ERASE] == 0)]
+    if spec.progress == "path":
+        return -_path_length(parsed, spec, goals)
+    if not len(goals):
+        return 0.0
+    return -float(np.hypot(goals[:, 0] - agent[0], goals[:, 1] - agent[1]).min())
+
+
+def _path_length(parsed: ProcgenState, spec: SearchSpec, goals: np.ndarray) -> float:
+    """Grid steps from the agent's cell to the nearest `target_cells` cell (else goal entity),
+    around `wall_cells`, by breadth-first dilation; the grid's size when none is reachable."""
+    grid = parsed.grid()
+    targets = np.isin(grid, spec.target_cells)
+    if not targets.any():
+        cells = np.floor(goals[:, :2]).astype(int) if len(goals) else np.zeros((0, 2), int)
+        inside = (cells[:, 0] >= 0) & (cells[:, 0] < grid.shape[1]) & (cells[:, 1] >= 0) & (cells[:, 1] < grid.shape[0])
+        targets[cells[inside, 1], cells[inside, 0]] = True
+    open_cells = ~np.isin(grid, spec.wall_cells)
+    x, y = (int(v) for v in np.floor(parsed.agent[:2]))
+    reached = np.zeros_like(targets)
+    if 0 <= y < grid.shape[0] and 0 <= x < grid.shape[1]:
+        reached[y, x] = True
+    for steps in range(grid.size):
+        if (reached & targets).any():
+            return float(steps)
+        grown = reached.copy()
+        grown[1:] |= reached[:-1]
+        grown[:-1] |= reached[1:]
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown &= open_cells | targets
+        if (grown == reached).all():
+            break
+        reached = grown
+    return float(grid.size)
