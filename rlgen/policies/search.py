@@ -65,7 +65,7 @@ class SearchSpec:
     sampled action. `progress`: what counts as progress, for games whose reward lies beyond any
     horizon, rewarded `progress_weight` per cell: "x" or "y" (the agent's coordinate in the
     parsed state: coinrun's coin at the right end, climber's top), "goal" (closing in on the
-    nearest entity of type `goal_type`: jumper's carrot), "path" (fewer grid steps, around
+    nearest entity of type `goal_type`: jumper's carrot, dodgeball's exit), "path" (fewer grid steps, around
     `wall_cells`, to the nearest of `target_cells`, else to a `goal_type` entity: chaser's orbs,
     miner's diamonds then its exit), None: reward only. `discount` makes earlier
     reward worth more than later, so the expert does not postpone it forever.
@@ -108,8 +108,8 @@ SEARCH_SPECS: dict[str, SearchSpec] = {
     ),
     "climber": SearchSpec("climber", PLATFORMER, horizon=32, progress="y", progress_weight=0.2),
     "coinrun": SearchSpec("coinrun", PLATFORMER, horizon=32, progress="x", progress_weight=0.2),
-    "dodgeball": SearchSpec("dodgeball", EIGHT_WAY + (NOOP, FIRE)),
-    "fruitbot": SearchSpec("fruitbot", (1, 4, 7, FIRE)),
+    "dodgeball": SearchSpec("dodgeball", EIGHT_WAY + (NOOP, FIRE), progress="goal", goal_type=5, progress_weight=0.2),
+    "fruitbot": SearchSpec("fruitbot", (1, 4, 7, FIRE), horizon=40, rollouts=24),
     "heist": SearchSpec("heist", EIGHT_WAY, horizon=32),
     "jumper": SearchSpec("jumper", PLATFORMER, horizon=32, progress="goal", goal_type=1, progress_weight=0.3),
     "leaper": SearchSpec("leaper", FOUR_WAY + (NOOP,), progress="y", progress_weight=0.5),
