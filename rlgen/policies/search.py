@@ -59,7 +59,8 @@ return (bench/results/experts.json measures both)."""
 class SearchSpec:
     """The per-game settings of `SearchExpert` (everything else is shared).
 
-    `actions`: the action classes sampled (one representative per distinct effect).
+    `actions`: the action classes sampled (one representative per distinct effect; a class
+    listed k times is drawn k times as often: starpilot's walks fire often).
     `horizon`: simulated steps per sequence; `rollouts`: sequences per real step (their
     product is the expansion budget per step). `repeat`: how long a random sequence holds each
     sampled action. `progress`: what counts as progress, for games whose reward lies beyond any
@@ -82,6 +83,8 @@ class SearchSpec:
     goal_type: int | None = None
     target_cells: tuple[int, ...] = ()
     wall_cells: tuple[int, ...] = ()
+    fire_cost: float = 0.0
+    """Charged per FIRE in a sequence: plunder's shots eat its timer, a cost beyond the horizon."""
     discount: float = 0.98
     replan: int = 2
     """Search every `replan` real steps; in between, follow the chosen sequence (its frames
@@ -118,8 +121,8 @@ SEARCH_SPECS: dict[str, SearchSpec] = {
         "miner", FOUR_WAY + (NOOP,), progress="path", target_cells=(2,), wall_cells=(1,), goal_type=6, progress_weight=0.3
     ),
     "ninja": SearchSpec("ninja", PLATFORMER, horizon=32, progress="x", progress_weight=0.2),
-    "plunder": SearchSpec("plunder", (1, 4, 7, FIRE)),
-    "starpilot": SearchSpec("starpilot", EIGHT_WAY + (NOOP, FIRE)),
+    "plunder": SearchSpec("plunder", (1, 4, 7, FIRE), horizon=48, repeat=2, fire_cost=0.3),
+    "starpilot": SearchSpec("starpilot", EIGHT_WAY + (NOOP,) + (FIRE,) * 4, rollouts=24),
 }  # fmt: skip
 
 
@@ -274,7 +277,7 @@ class SearchExpert:
             reward, ob, first = env.observe()
             if t < len(frames):
                 frames[t] = ob["rgb"]
-            score += np.where(alive, weight * reward, 0.0)
+            score += np.where(alive, weight * (reward - spec.fire_cost * (seqs[:, t] == FIRE)), 0.0)
             ended = alive & first
             if ended.any():  # a death, unless the level was completed (bigfish can end on a +1)
                 complete = np.array([info["prev_level_complete"] for info in env.get_info()], dtype=bool)
