@@ -104,7 +104,7 @@ class SearchSpec:
 
 SEARCH_SPECS: dict[str, SearchSpec] = {
     "bigfish": SearchSpec("bigfish", EIGHT_WAY + (NOOP,)),
-    "bossfight": SearchSpec("bossfight", EIGHT_WAY + (NOOP, FIRE)),
+    "bossfight": SearchSpec("bossfight", EIGHT_WAY + (NOOP, FIRE), rollouts=24),
     "caveflyer": SearchSpec("caveflyer", (1, 2, 5, 7, 8, 4, FIRE), horizon=32, progress="x", progress_weight=0.05),
     "chaser": SearchSpec(
         "chaser", FOUR_WAY + (NOOP,), rollouts=32, progress="path", target_cells=(1002,), wall_cells=(5,), progress_weight=0.5
