@@ -227,17 +227,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--diversity", action="store_true", help="also measure the maze planner's distinct frames")
     parser.add_argument("--results-dir", type=Path, default=None)
+    parser.add_argument("--merge-from", type=Path, default=None, help="lay the games of another run's experts.json over this one's")
     args = parser.parse_args(argv)
 
     load_start = os.getloadavg()
     path = (args.results_dir or RESULTS_DIR) / "experts.json"
     this_command = command_line()
     mine: dict[str, dict] = {}  # this run's results, laid over what the file holds when saving
+    merged_commands: dict[str, str] = {}
+    if args.merge_from is not None:  # games measured by a run that wrote elsewhere (e.g. beside this one)
+        other = json.loads((args.merge_from / "experts.json").read_text())
+        mine.update(other["figures"])
+        merged_commands.update(other.get("commands", {}))
 
     def save() -> Path:
         previous = json.loads(path.read_text()) if path.exists() else {}
         figures = {**previous.get("figures", {}), **mine}
-        commands = {**previous.get("commands", {}), **dict.fromkeys(mine, this_command)}
+        commands = {**previous.get("commands", {}), **dict.fromkeys(mine, this_command), **merged_commands}
         notes = [
             f"Target: >= {TARGET_FRACTION:.0%} of the PPO expert's published return (easy mode, ../shared/reference/"
             "generalization-gap.md). Budget: the issue's '2k transitions/s per core' read as a cap on search effort, "
