@@ -30,27 +30,34 @@ def small_config(data_dir, **overrides) -> ExperimentConfig:
     return ExperimentConfig().with_overrides([f"{k}={v}" for k, v in items.items()])
 
 
-def test_random_play_holds_more_distinct_frames_than_the_planner(ray_local, tmp_path, monkeypatch):
-    """The manifest's distinct-frame counts tell a planner's data from random play's on the same
-    levels and budget: the planner walks to the goal, random play wanders the whole maze."""
+@pytest.mark.slow
+def test_manifests_tell_a_deterministic_expert_from_random_play_and_the_sampled_expert(ray_local, tmp_path, monkeypatch):
+    """The manifest's distinct-frame counts, on the same levels and budget: the deterministic
+    planner repeats one path per level, so random play and the sampled (default) planner both
+    hold more distinct frames per level and per 1k transitions than it does."""
     monkeypatch.delenv("RLGEN_DATA_DIR")
     section = {}
-    for policy in ("random", "maze_planner"):  # 1,000 transitions per level: random play reaches most of each maze
-        config = small_config(tmp_path, **{"collect.policy": f"{{name: {policy}}}", "levels.train": 3, "collect.transitions": 3000, "collect.shard_transitions": 1500})
-        section[policy] = frame_diversity(collect_dataset(config, progress=False).manifest)
-        assert section[policy]["transitions"] == 3000 and section[policy]["levels"] == 3
-    assert section["random"]["distinct_frames_per_1k_transitions"] > section["maze_planner"]["distinct_frames_per_1k_transitions"]
-    assert section["random"]["distinct_frames_per_level"]["mean"] > section["maze_planner"]["distinct_frames_per_level"]["mean"]
+    policies = {"random": "{name: random}", "argmax": "{name: maze_planner, options: {temperature: 0}}", "sampled": "{name: maze_planner}"}
+    for label, policy in policies.items():  # 1,000 transitions per level: random play reaches much of each maze
+        config = small_config(tmp_path, **{"collect.policy": policy, "levels.train": 3, "collect.transitions": 3000, "collect.shard_transitions": 1500})
+        section[label] = frame_diversity(collect_dataset(config, progress=False).manifest)
+        assert section[label]["transitions"] == 3000 and section[label]["levels"] == 3
+    for more in ("random", "sampled"):
+        assert section[more]["distinct_frames_per_1k_transitions"] > section["argmax"]["distinct_frames_per_1k_transitions"], more
+        assert section[more]["distinct_frames_per_level"]["mean"] > section["argmax"]["distinct_frames_per_level"]["mean"], more
 
 
+@pytest.mark.slow
 def test_stochastic_expert_data_is_byte_identical_per_seed_and_differs_across_seeds(ray_local, tmp_path, monkeypatch):
     """The default expert samples its actions, seeded per shard: the same seed gives the same
     bytes, in another folder and another run; another seed gives other data."""
     monkeypatch.delenv("RLGEN_DATA_DIR")
 
     def shards(folder: str, seed: int) -> list[str]:
-        config = small_config(tmp_path / folder, **{"collect.policy": "{name: maze_planner}", "collect.seed": seed})
-        return [s.sha256 for s in collect_dataset(config, progress=False).manifest.shards]
+        config = small_config(tmp_path / folder, **{"collect.policy": "{name: maze_planner}", "collect.seed": seed, "collect.transitions": 600, "collect.shard_transitions": 300})
+        manifest = collect_dataset(config, progress=False).manifest
+        assert manifest.behaviour["effective_options"]["temperature"] > 0  # the default expert samples
+        return [s.sha256 for s in manifest.shards]
 
     first = shards("a", 0)
     assert shards("b", 0) == first

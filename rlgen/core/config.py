@@ -124,11 +124,15 @@ class BehaviourConfig:
     @property
     def label(self) -> str:
         """A short name for dataset names: the policy, the checkpoint's `skill` when one is
-        picked by skill, and how it mixes with random play (per step `eps`, per episode `mix`, see
-        `rlgen.policies.registry`), so mixed and expert data never share a name."""
+        picked by skill, an expert's `temperature` when the config sets one (`temp0`: the arg-max
+        expert; left out, the registered default, which the dataset version stands for), and how
+        it mixes with random play (per step `eps`, per episode `mix`, see
+        `rlgen.policies.registry`), so mixed and expert, sampled and arg-max data never share a name."""
         label = self.name if self.epsilon == 0 else f"{self.name}-eps{self.epsilon:g}"
         skill = self.options.get("skill")  # a checkpoint picked by skill (`ppo`) is other data than the expert's
         label = label if skill is None else f"{label}-skill{skill:g}"
+        temperature = self.options.get("temperature")
+        label = label if temperature is None else f"{label}-temp{temperature:g}"
         mix = self.options.get("mix")
         return label if mix is None else f"{label}-mix{mix:g}"
 
