@@ -312,9 +312,13 @@ def _progress(state: bytes, spec: SearchSpec) -> float:
 
 def _path_length(parsed: ProcgenState, spec: SearchSpec, goals: np.ndarray) -> float:
     """Grid steps from the agent's cell to the nearest `target_cells` cell (else goal entity),
-    around `wall_cells`, by breadth-first dilation; the grid's size when none is reachable."""
+    around `wall_cells`, by breadth-first dilation (the grid's size when none is reachable),
+    plus (height + width) per target cell left."""
     grid = parsed.grid()
     targets = np.isin(grid, spec.target_cells)
+    # Each target left counts as a full crossing of the grid, so eating one never looks like a
+    # step back (the next one is usually further away than the one just eaten).
+    left = float(targets.sum()) * (grid.shape[0] + grid.shape[1])
     if not targets.any():
         cells = np.floor(goals[:, :2]).astype(int) if len(goals) else np.zeros((0, 2), int)
         inside = (cells[:, 0] >= 0) & (cells[:, 0] < grid.shape[1]) & (cells[:, 1] >= 0) & (cells[:, 1] < grid.shape[0])
@@ -326,7 +330,7 @@ def _path_length(parsed: ProcgenState, spec: SearchSpec, goals: np.ndarray) -> f
         reached[y, x] = True
     for steps in range(grid.size):
         if (reached & targets).any():
-            return float(steps)
+            return left + steps
         grown = reached.copy()
         grown[1:] |= reached[:-1]
         grown[:-1] |= reached[1:]
@@ -336,4 +340,4 @@ def _path_length(parsed: ProcgenState, spec: SearchSpec, goals: np.ndarray) -> f
         if (grown == reached).all():
             break
         reached = grown
-    return float(grid.size)
+    return left + grid.size
