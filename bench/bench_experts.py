@@ -250,8 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             f"at most {EXPANSION_CAP} expansions (simulated steps) per real step; the defaults stay well below it.",
             "Expert returns are of the default (stochastic) options that datasets use; wall-clock rates come from "
             "one process on a shared 2-core machine (the load is recorded per game), expansions are load-independent.",
-            f"Games measured by: {json.dumps(commands)}",
-        ]
+        ] + [f"`{command}`: {', '.join(sorted(g for g, c in commands.items() if c == command))}" for command in sorted(set(commands.values()))]
         extra = {"maze_diversity": figures["maze_diversity"]} if "maze_diversity" in figures else {}
         games = {g: r for g, r in figures.items() if g != "maze_diversity"}
         tables = [_table(games)] + ([_diversity_table(extra["maze_diversity"])] if extra else [])
