@@ -7,8 +7,8 @@ that config derives (`ExperimentConfig.dataset_name`), so a card, the folder it 
 report citing it agree on one name. Cards are written by `generate_grid` (never by hand) into
 `datasets/procgen.yaml`:
 
-    python -m rlgen.catalog generate            # rewrite datasets/procgen.yaml from the registry
-    python -m rlgen.catalog generate --check    # exit 1 when the committed file is stale
+    python -m rlgen.catalog generate            # rewrite datasets/procgen.yaml (and README.md's summary table)
+    python -m rlgen.catalog generate --check    # exit 1 when either committed file is stale
 
 The grid (Mediratta et al., 2024, ../shared/reference/generalization-gap.md), per game, easy mode:
 `headline` 1M expert and 1M mixed transitions on 200 levels; `diversity` 1M expert transitions
@@ -18,18 +18,18 @@ from 1, 10, 40, 200 and 1000 levels; `size` 100k, 1M and 10M expert transitions 
 single-level sets play level 0 (the paper used level 1 or 40).
 
 Behaviour comes from what the behaviour registry (`rlgen.policies.registry`) offers when the
-catalog is generated: the saved-state planner where it plays the game (`EXPERT_PREFERENCE`);
-elsewhere the PPO expert (`ppo`), whose checkpoint the card names by path: the run
-`rlgen policy train-ppo` writes by default, `checkpoints/ppo/<game>-<mode>-L<N>/` (relative to
-the repository root), trained on the card's own training levels [0, N), its final checkpoint
-playing. `build` refuses a card whose checkpoint is missing before any work and prints the
-exact `rlgen policy train-ppo` command that makes it. A card whose expert the registry lacks is
-marked `available: false` with what is missing. Regenerate the catalog when the registry gains
-a policy. "Mixed" is the paper's 75% of the expert's return, reached with
-an episode mixture (`options.mix`: each episode is the expert's with probability p, else random;
-the dial that works where the expert recovers from step noise, as the planner does in maze).
-p = (0.75 E - R) / (E - R) from measured expert and random returns E, R (`REFERENCE_RETURNS`);
-the dataset's manifest then records the skill *measured* on its own episodes.
+catalog is generated: the first of `EXPERT_PREFERENCE` that plays the game, the saved-state
+`planner` (maze, heist, coinrun), else the generic saved-state `search` expert; both sample their
+actions by default (stochastic, like the paper's PPO), so more transitions from the same levels
+hold new frames. A game neither plays is an error, never a card that cannot be built. PPO stays
+the online reference (`rlgen policy train-ppo`, a GPU's job), not the catalog's data source.
+Regenerate the catalog when the registry or the measured returns change (a test fails while the
+file is stale). "Mixed" is the paper's 75% of the expert's return, reached with an episode
+mixture (`options.mix`: each episode is the expert's with probability p, else random; the dial
+that works where the expert recovers from step noise, as the planner does in maze).
+p = (0.75 E - R) / (E - R) from expert and random returns E, R (`reference_returns`: measured by
+`bench/bench_experts.py` where its results hold the game, else the published PPO expert and
+random returns); the dataset's manifest then records the skill *measured* on its own episodes.
 
 `scale` shrinks the grid's sizes by a factor (levels and everything else stay), so the same grid
 builds in seconds in tests and in full on a cluster; a scaled card gets the name its smaller
@@ -39,6 +39,7 @@ config derives (`...-1M-...` at scale 0.001 is `...-1k-...`) and remembers its f
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import shutil
 import sys
@@ -67,21 +68,20 @@ BASE_SIZE = 1_000_000
 SINGLE_LEVEL_SIZE = 100_000
 SHARD_TRANSITIONS = 25_000
 
-EXPERT_PREFERENCE = ("planner", "ppo")
+EXPERT_PREFERENCE = ("planner", "search")
 """Registry names tried, in order, as a game's expert; the first registered one that plays it wins."""
-PENDING_EXPERT = "ppo"
-"""The expert named where the registry has none yet: issue 3's PPO policy (`rlgen policy train-ppo`)."""
 
-REFERENCE_RETURNS: dict[str, tuple[float, float, str]] = {
-    # game: (expert mean return, random mean return, where measured); training levels [0, 10), easy
-    "maze": (10.0, 2.0, "bench/results/planners.json (planner vs random, levels [0, 10), easy)"),
-    "heist": (10.0, 2.0, "bench/results/planners.json (planner vs random, levels [0, 10), easy)"),
-    "coinrun": (9.0, 1.0, "bench/results/planners.json (planner vs random, levels [0, 10), easy)"),
-}
+EXPERTS_BENCH = Path(__file__).resolve().parents[1] / "bench" / "results" / "experts.json"
+"""`bench/bench_experts.py`'s committed results: each game's expert and random returns, measured."""
 
-
-class CardUnavailableError(ConfigError):
-    """A card whose behaviour policy does not exist yet; the message says what is missing."""
+PUBLISHED_RETURNS: dict[str, tuple[float, float]] = {
+    # game: (PPO expert mean return, uniform random mean return), easy mode
+    "bigfish": (36.3, 0.87), "bossfight": (11.6, 0.05), "caveflyer": (9.18, 2.60), "chaser": (9.96, 0.66),
+    "climber": (10.2, 2.22), "coinrun": (9.93, 2.70), "dodgeball": (13.5, 0.61), "fruitbot": (29.9, -2.53),
+    "heist": (9.69, 3.08), "jumper": (8.46, 3.41), "leaper": (7.41, 2.51), "maze": (9.97, 4.27),
+    "miner": (11.9, 1.25), "ninja": (9.47, 2.56), "plunder": (11.5, 4.32), "starpilot": (67.0, 1.53),
+}  # fmt: skip
+PUBLISHED_SOURCE = "published PPO expert and random returns, ../shared/reference/generalization-gap.md; not yet measured here"
 
 
 @dataclass(frozen=True)
@@ -110,18 +110,12 @@ class BehaviourCard:
     target_fraction: float
     epsilon: float = 0.0
     options: dict = field(default_factory=dict)
-    available: bool = True
-    """False when the registry has no such policy for this game yet (`build` refuses the card)."""
-    missing: str | None = None
-    """What is missing, when not available."""
     calibration: str | None = None
     """How the mixing parameter was chosen (mixed cards)."""
 
     def __post_init__(self) -> None:
         if self.skill not in SKILLS:
             raise ConfigError(f"behaviour.skill: unknown skill {self.skill!r}; valid: {', '.join(SKILLS)}")
-        if not self.available and not self.missing:
-            raise ConfigError("behaviour.missing: an unavailable behaviour must say what is missing")
 
 
 @dataclass(frozen=True)
@@ -172,34 +166,11 @@ class DatasetCard:
         return DatasetCard(**{**fields, "name": card_config(fields).dataset_name, "scale": scale, "full_name": self.name})
 
     def require_buildable(self) -> None:
-        """Refuse, before any work, a card whose behaviour does not exist (or cannot play its game)."""
+        """Refuse, before any work, a card whose behaviour the registry lacks or that cannot play its game."""
         from rlgen.policies.registry import check_behaviour
 
         b = self.behaviour
-        if not b.available:
-            raise CardUnavailableError(
-                f"{self.name}: its {b.skill} behaviour for {self.env.game} is not yet available: {b.missing}"
-            )
-        command = self.missing_checkpoint()
-        if command is not None:
-            raise CardUnavailableError(
-                f"{self.name}: its {b.skill} behaviour plays the PPO checkpoint {b.options['checkpoint']}, which does not exist yet; "
-                f"make it with: {command}"
-            )
         check_behaviour(BehaviourConfig(name=b.policy, epsilon=b.epsilon, options=dict(b.options)), self.env.game)
-
-    def missing_checkpoint(self) -> str | None:
-        """For a `ppo` card whose checkpoint is not there: the command that trains it; else None."""
-        checkpoint = self.behaviour.options.get("checkpoint")
-        if self.behaviour.policy != "ppo" or not checkpoint:
-            return None
-        from rlgen.policies.ppo_checkpoints import CheckpointError, resolve_checkpoints, train_command
-
-        try:
-            resolve_checkpoints(checkpoint)
-        except CheckpointError:
-            return train_command(self.env.game, self.env.mode, self.train_levels, out=checkpoint)
-        return None
 
     def to_dict(self) -> dict:
         data = to_dict(self)
@@ -234,53 +205,73 @@ def card_config(card: DatasetCard | dict, data_dir: str | None = None, num_worke
 # Generating the grid
 
 
-def expert_for(game: str) -> tuple[str, str | None]:
-    """(registry name of the game's expert, None) or (PENDING_EXPERT, what is missing)."""
-    from rlgen.policies.registry import behaviour_entry, behaviour_names
+def expert_for(game: str) -> str:
+    """The registry name of `game`'s expert: the first of `EXPERT_PREFERENCE` that plays it."""
+    from rlgen.policies.registry import behaviour_names
 
     for name in EXPERT_PREFERENCE:
         if name in behaviour_names(game):
-            return name, None
-    planner_games = behaviour_entry("planner").games or ()
-    return PENDING_EXPERT, (
-        f"no expert for {game} yet: the behaviour registry has no {PENDING_EXPERT!r} policy (issue 3, `rlgen policy "
-        f"train-ppo`) and the saved-state planner plays only {', '.join(planner_games) or 'no game'}"
+            return name
+    raise ConfigError(
+        f"no expert plays {game}: none of {', '.join(EXPERT_PREFERENCE)} in the behaviour registry plays it "
+        f"(registered for {game}: {', '.join(behaviour_names(game))}); register one, or generate the catalog "
+        "for other games (--games)"
     )
 
 
-def mixture_for(game: str, expert: str, target: float) -> tuple[float, str]:
-    """Episode-mixture probability p whose expected return is `target` of the expert's, and how p was found."""
-    ref = REFERENCE_RETURNS.get(game)
-    if ref is None or expert == PENDING_EXPERT:
+def reference_returns(game: str, results: Path = EXPERTS_BENCH) -> tuple[float, float, str]:
+    """(expert mean return E, random mean return R, where they come from) for `game`, easy mode:
+    measured by `bench/bench_experts.py` when its committed `results` hold the game, else the
+    published PPO expert and random returns (`PUBLISHED_RETURNS`)."""
+    measured = _measured_returns(results).get(game)
+    if measured is not None:
+        return measured
+    expert_return, random_return = PUBLISHED_RETURNS[game]
+    return expert_return, random_return, PUBLISHED_SOURCE
+
+
+def _measured_returns(results: Path) -> dict[str, tuple[float, float, str]]:
+    """Per game, the expert's and random play's mean returns in `bench/bench_experts.py`'s results."""
+    if not results.exists():
+        return {}
+    import json
+
+    data = json.loads(results.read_text())
+    name = results.relative_to(results.parents[2]).as_posix()
+    measured = {}
+    for game, figures in data.get("figures", {}).items():
+        expert, random = figures.get("expert"), figures.get("random")
+        if expert and random and "mean_return" in expert and "mean_return" in random:
+            where = f"{name}, training levels [0, {figures.get('levels', '?')}), {data.get('date', 'undated')[:10]}"
+            measured[game] = (round(float(expert["mean_return"]), 2), round(float(random["mean_return"]), 2), where)
+    return measured
+
+
+def mixture_for(game: str, expert: str, target: float, results: Path = EXPERTS_BENCH) -> tuple[float, str]:
+    """Episode-mixture probability p whose expected return is `target` of the expert's, and how p was found.
+
+    Where random play alone already scores `target` of the expert's return (an expert that plays
+    the game barely better than chance), no mixture reaches the target: p is then `target`
+    itself, a mixed card stays a mixture of the expert and random play, and the text says so."""
+    expert_return, random_return, source = reference_returns(game, results)
+    returns = f"E = {expert_return:g}, R = {random_return:g} (mean returns of {expert} and of random play: {source})"
+    p = round((target * expert_return - random_return) / (expert_return - random_return), 2) if expert_return > random_return else 0.0
+    if not 0.0 < p < 1.0:
         return target, (
-            f"p = {target:g} (no measured expert and random returns for {game} yet: the achieved fraction "
-            "will be above the target by the random policy's share; measure and regenerate)"
+            f"p = {target:g}: no mixture reaches {target:g} E, since random play already scores R >= {target:g} E with "
+            f"{returns}; the measured skill will be near the expert's"
         )
-    expert_return, random_return, source = ref
-    p = round((target * expert_return - random_return) / (expert_return - random_return), 2)
-    return p, (
-        f"p = ({target:g} E - R) / (E - R) = {p:g} with E = {expert_return:g}, R = {random_return:g} "
-        f"(mean returns of {expert} and random, {source})"
-    )
+    return p, f"p = ({target:g} E - R) / (E - R) = {p:g} with {returns}"
 
 
 def _card(game: str, mode: str, levels: int, skill: str, size: int, parts: Iterable[str], seed: int, version: int) -> DatasetCard:
-    expert, missing = expert_for(game)
+    expert = expert_for(game)
     options: dict = {}
-    if expert == "ppo":
-        # The PPO expert trained on the card's own training levels, where `rlgen policy train-ppo`
-        # puts it by default (`rlgen.policies.ppo_checkpoints.default_run_dir`); its final checkpoint plays.
-        from rlgen.policies.ppo_checkpoints import default_run_dir
-
-        options["checkpoint"] = default_run_dir(game, mode, levels).as_posix()
     calibration = None
     if skill != "expert":
         p, calibration = mixture_for(game, expert, SKILLS[skill])
         options["mix"] = p
-    behaviour = BehaviourCard(
-        policy=expert, skill=skill, target_fraction=SKILLS[skill], options=options,
-        available=missing is None, missing=missing, calibration=calibration,
-    )  # fmt: skip
+    behaviour = BehaviourCard(policy=expert, skill=skill, target_fraction=SKILLS[skill], options=options, calibration=calibration)
     fields = dict(
         env=EnvCard(game, mode), train_levels=levels, behaviour=behaviour, transitions=size,
         shard_transitions=min(SHARD_TRANSITIONS, size), seed=seed, version=version, grid=tuple(parts),
@@ -335,6 +326,39 @@ HEADER = """\
 def render_catalog(cards: list[DatasetCard]) -> str:
     body = {"format": CATALOG_FORMAT, "cards": [card.to_dict() for card in cards]}
     return HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
+
+
+README_FILE = "README.md"
+SUMMARY_BEGIN = "<!-- BEGIN catalog summary: generated by `python -m rlgen.catalog generate`, do not edit -->"
+SUMMARY_END = "<!-- END catalog summary -->"
+
+
+def render_summary(cards: list[DatasetCard]) -> str:
+    """The per-game table `datasets/README.md` shows between its summary markers: each game's
+    expert, card count, and the returns its mixed cards are calibrated from."""
+    lines = [
+        SUMMARY_BEGIN,
+        "| game | expert | cards | E (expert) | R (random) | mix p (75%) | E and R from |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    games = list(dict.fromkeys(card.env.game for card in cards))
+    for game in games:
+        own = [c for c in cards if c.env.game == game]
+        experts = ", ".join(sorted({f"`{c.behaviour.policy}`" for c in own}))
+        mixes = sorted({c.behaviour.options["mix"] for c in own if "mix" in c.behaviour.options})
+        expert_return, random_return, source = reference_returns(game)
+        lines.append(
+            f"| {game} | {experts} | {len(own)} | {expert_return:g} | {random_return:g} | {', '.join(f'{m:g}' for m in mixes) or '-'} | {source} |"
+        )
+    return "\n".join([*lines, SUMMARY_END])
+
+
+def with_summary(readme: str, summary: str, where: Path) -> str:
+    """`readme` with the text between its summary markers replaced by `summary`."""
+    begin, end = readme.find(SUMMARY_BEGIN), readme.find(SUMMARY_END)
+    if begin < 0 or end < begin:
+        raise ConfigError(f"{where}: no catalog summary markers ({SUMMARY_BEGIN} ... {SUMMARY_END}); put them back where the table goes")
+    return readme[:begin] + summary + readme[end + len(SUMMARY_END):]
 
 
 class Catalog:
@@ -394,10 +418,10 @@ def _check_registry(cards: list[DatasetCard]) -> None:
     from rlgen.policies.registry import behaviour_names
 
     for card in cards:
-        if card.behaviour.available and card.behaviour.policy not in behaviour_names():
+        if card.behaviour.policy not in behaviour_names():
             raise ConfigError(
-                f"card {card.name}: behaviour {card.behaviour.policy!r} is marked available but the registry has no such "
-                f"policy (valid: {', '.join(behaviour_names())}); regenerate the catalog"
+                f"card {card.name}: behaviour {card.behaviour.policy!r} is not in the behaviour registry "
+                f"(valid: {', '.join(behaviour_names())}); regenerate the catalog"
             )
 
 
@@ -415,7 +439,7 @@ def build_card(
 ):
     """Collect `card`'s dataset with Ray (`rlgen.collect.collect_dataset`); returns the `Dataset`.
 
-    Refuses an unavailable behaviour before any work. A finished dataset is verified and kept,
+    Refuses a behaviour the registry lacks before any work. A finished dataset is verified and kept,
     unless `rebuild`: the old folder is then moved aside, and restored if the new build fails, so
     no half-built dataset ever stands under the final name (an interrupted plain build leaves a
     folder without a manifest, which loading refuses and rerunning resumes).
@@ -472,29 +496,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     text = render_catalog(cards)
-    out = Path(args.out) if args.out not in (None, "-") else DEFAULT_CATALOG_DIR / CATALOG_FILE
     if args.out == "-":
         sys.stdout.write(text)
         return 0
+    out = Path(args.out) if args.out is not None else DEFAULT_CATALOG_DIR / CATALOG_FILE
+    files = {out: text}
+    if args.out is None:  # the committed catalog: its README's summary table goes with it
+        readme = DEFAULT_CATALOG_DIR / README_FILE
+        try:
+            files[readme] = with_summary(readme.read_text(), render_summary(cards), readme)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.check:
-        current = out.read_text() if out.exists() else ""
-        if current != text:
-            print(f"{out} is stale: regenerate it with `python -m rlgen.catalog generate`", file=sys.stderr)
+        stale = [path for path, content in files.items() if (path.read_text() if path.exists() else "") != content]
+        if stale:
+            print(f"{', '.join(map(str, stale))} stale: regenerate with `python -m rlgen.catalog generate`", file=sys.stderr)
             return 1
         print(f"{out} is up to date ({len(cards)} cards)")
         return 0
     from rlgen.data.atomic import atomic_write_bytes
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, text.encode())
-    unavailable = sum(not c.behaviour.available for c in cards)
-    ppo = sum(c.behaviour.available and c.behaviour.policy == "ppo" for c in cards)
-    print(
-        f"wrote {len(cards)} cards to {out} ({len(cards) - unavailable - ppo} with a ready behaviour, {ppo} playing a PPO "
-        f"checkpoint (built once `rlgen policy train-ppo` has made it), {unavailable} awaiting a behaviour policy)"
-    )
+    for path, content in files.items():
+        atomic_write_bytes(path, content.encode())
+    policies = collections.Counter(c.behaviour.policy for c in cards)
+    print(f"wrote {len(cards)} cards to {out} ({', '.join(f'{n} {name}' for name, n in sorted(policies.items()))})")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import sys
 import time
 from pathlib import Path
@@ -129,19 +130,12 @@ def cmd_datasets_list(args: argparse.Namespace) -> None:
         for card in cards:
             folder = root / card.name
             carded.add(card.name)
-            if (folder / MANIFEST_NAME).exists():
-                status[card.name] = "built"
-            elif folder.is_dir():
-                status[card.name] = "incomplete"
-            else:
-                status[card.name] = "not built" if card.behaviour.available else "unavailable"
-                if card.behaviour.available and card.missing_checkpoint():
-                    status[card.name] = "needs ppo"
-        counts = {k: list(status.values()).count(k) for k in ("built", "incomplete", "not built", "unavailable", "needs ppo")}
+            status[card.name] = "built" if (folder / MANIFEST_NAME).exists() else "incomplete" if folder.is_dir() else "not built"
+        counts = collections.Counter(status.values())
+        policies = collections.Counter(card.behaviour.policy for card in cards)
         print(
-            f"catalog {catalog.source}: {len(cards)} cards; {counts['built']} built, {counts['incomplete']} incomplete, "
-            f"{counts['not built']} buildable, {counts['needs ppo']} awaiting their PPO checkpoint (`rlgen policy train-ppo`), "
-            f"{counts['unavailable']} awaiting a behaviour policy (data under {root})"
+            f"catalog {catalog.source}: {len(cards)} cards ({', '.join(f'{n} {name}' for name, n in sorted(policies.items()))}); "
+            f"{counts['built']} built, {counts['incomplete']} incomplete, {counts['not built']} not built (data under {root})"
         )
         for card in cards:
             state = status[card.name]

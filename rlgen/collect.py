@@ -45,6 +45,7 @@ from rlgen.data.lock import folder_lock
 from rlgen.data.shards import EpisodeData, ShardWriter, digest_path, file_sha256, frame_digests, written_digest
 from rlgen.data.writer import record_of_shard, shard_name, shard_record
 from rlgen.policies.base import Policy, call_if_present
+from rlgen.policies.registry import effective_options
 from rlgen.worlds import world_of
 
 COLLECT_SPEC_NAME = "collect.json"
@@ -373,6 +374,7 @@ def _collect_locked(config: ExperimentConfig, world, root: Path, spec: dict, add
         behaviour={
             **config.to_dict()["collect"]["policy"],
             "label": config.collect.policy.label,
+            "effective_options": effective_options(config.collect.policy),  # registered defaults made explicit (temperature)
             "skill": measured_skill(ordered, config.env.game, config.env.mode, config.collect.seed, world.score),
         },
         shards=tuple(ordered),

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import bench_collect, bench_evaluate, bench_storage, bench_training, report  # noqa: E402
+from bench import bench_collect, bench_evaluate, bench_experts, bench_storage, bench_training, report  # noqa: E402
 from bench.__main__ import main as run_all  # noqa: E402
 
 
@@ -59,6 +59,15 @@ def test_storage_compares_formats(tmp_path):
     row = _row(tmp_path, "storage")
     assert len(row["targets"]) == 4
     assert "no expert" in row["tables"][0]["rows"][1][1]
+
+
+def test_experts_measure_expert_and_random_per_game(tmp_path):
+    assert bench_experts.main(["--games", "miner", "--levels", "1", "--envs", "1", "--jobs", "1", "--results-dir", str(tmp_path)]) == 0
+    row = _row(tmp_path, "experts")
+    miner = row["figures"]["miner"]
+    assert miner["expert_policy"] == "search" and miner["expert"]["episodes"] == miner["random"]["episodes"] == 1
+    assert miner["expert"]["expansions_per_step"] > 0 and miner["expert"]["options"]["temperature"] > 0
+    assert [r[0] for r in row["tables"][0]["rows"]] == ["miner"]
 
 
 def test_training_overhead_and_learners(tmp_path):

@@ -74,7 +74,7 @@ def test_collection_actors_import_the_behaviour_module(ray_local, tmp_path):
     ])  # fmt: skip
     import_modules(config.imports)
     dataset = collect_dataset(config, progress=False)
-    assert dataset.name == "procgen-maze-easy-L3-sticky_random-400-s0-v2"
+    assert dataset.name == "procgen-maze-easy-L3-sticky_random-400-s0-v3"
     assert dataset.manifest.transitions == 400 and dataset.manifest.behaviour["name"] == "sticky_random"
 
 
@@ -91,4 +91,4 @@ def test_rlgen_run_on_a_world_of_ones_own(ray_local, tmp_path, capsys):
     assert {r["game"] for r in records} == {"corridor"} and {r["split"] for r in records} == {"train", "validation", "test"}
     assert np.mean([float(r["success"] == "True") for r in records]) > 0.5  # the walker mostly reaches the end
     dataset = load_config(write_config(tmp_path, CORRIDOR)).dataset_name
-    assert dataset == "corridor-L5-walker-800-s0-v2"
+    assert dataset == "corridor-L5-walker-800-s0-v3"

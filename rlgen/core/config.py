@@ -124,11 +124,15 @@ class BehaviourConfig:
     @property
     def label(self) -> str:
         """A short name for dataset names: the policy, the checkpoint's `skill` when one is
-        picked by skill, and how it mixes with random play (per step `eps`, per episode `mix`, see
-        `rlgen.policies.registry`), so mixed and expert data never share a name."""
+        picked by skill, an expert's `temperature` when the config sets one (`temp0`: the arg-max
+        expert; left out, the registered default, which the dataset version stands for), and how
+        it mixes with random play (per step `eps`, per episode `mix`, see
+        `rlgen.policies.registry`), so mixed and expert, sampled and arg-max data never share a name."""
         label = self.name if self.epsilon == 0 else f"{self.name}-eps{self.epsilon:g}"
         skill = self.options.get("skill")  # a checkpoint picked by skill (`ppo`) is other data than the expert's
         label = label if skill is None else f"{label}-skill{skill:g}"
+        temperature = self.options.get("temperature")
+        label = label if temperature is None else f"{label}-temp{temperature:g}"
         mix = self.options.get("mix")
         return label if mix is None else f"{label}-mix{mix:g}"
 
@@ -147,9 +151,12 @@ class CollectConfig:
     envs_per_worker: int = 16
     """Procgen environments stepped together in each actor (one batched policy call per step)."""
     seed: int = 0
-    version: int = 2
-    """Dataset version, part of the dataset name; bump it when the collection code changes.
-    2: shards keep the episodes still open at their end (as `partial`) instead of dropping them."""
+    version: int = 3
+    """Dataset version, part of the dataset name; bump it when the collection code changes, so a
+    folder of the old data is never taken for the new (a finished dataset under the name is kept).
+    2: shards keep the episodes still open at their end (as `partial`) instead of dropping them.
+    3: experts sample their actions by default (stochastic planners and `search`, issue 13), so the
+    same expert and seed give other bytes than at version 2."""
 
     def __post_init__(self) -> None:
         for key in ("transitions", "shard_transitions", "num_workers", "envs_per_worker", "version"):

@@ -16,10 +16,23 @@ new frame is the one its plan predicted takes the next step without touching the
 step after an epsilon-random action inserted by `EpsilonMixture`) reads its saved state,
 looks its exact key up, and searches only when it is unknown. Planning happens in a private
 one-environment Procgen instance, so the real environments are never stepped or restored.
+
+Stochastic mode (`temperature` > 0, the default for datasets through the registry): a
+deterministic planner repeats one path per level, so more transitions from the same levels add
+no new frames. With a temperature, a finished search also keeps, for every state it expanded,
+each move's cost to complete the level over the explored graph (1 + the child's distance to the
+goal, by a backward breadth-first pass over the search keys; unknown: never taken), and the
+slot draws its move from a softmax of -cost / temperature: shortest-path moves most often, a
+one-cell detour (2 steps longer) with weight exp(-2 / temperature), a move that dies or leads
+nowhere never. Procgen returns are undiscounted, so the return stays the expert's while the
+paths vary. Draws come from a generator seeded per episode from (seed, slot, the slot's episode
+count), so a shard's bytes depend on its config and seed only. `temperature: 0` is the
+deterministic planner, bit for bit.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import heapq
 import itertools
@@ -40,10 +53,56 @@ EIGHT_WAY_MOVES: tuple[int, ...] = (0, 1, 2, 3, 5, 6, 7, 8)
 # and the diagonals down (0, 6) only matter on a crate's edge, which the search does without.
 COINRUN_MOVES: tuple[int, ...] = (1, 2, 4, 5, 7, 8)
 
+PLANNER_TEMPERATURE = 1.0
+"""The default `temperature` for dataset building (steps to finish the level): a one-cell detour
+is taken with weight exp(-2) against the shortest move; maze's return stays 10 (rlgen/policies/
+README.md measures return, length and distinct frames against temperature 0)."""
+
 # A remembered plan step: exact state key -> (action, digest of the frame it leads to, exact
 # key of the state it leads to); both None when the action ends the plan (the level completes,
 # or a partial plan runs out).
 Step = tuple[int, bytes | None, bytes | None]
+# Stochastic mode: exact state key -> every move known from it, as (action, digest of the frame
+# it leads to, exact key of the state it leads to, steps to complete the level when taking it).
+Option = tuple[int, bytes | None, bytes | None, float]
+# A search node: (raw state, exact key, frame digest, parent node id, action from parent, search key).
+Node = tuple[bytes, bytes, "bytes | None", int, int, tuple]
+
+
+class EpisodeGenerators:
+    """One random generator per env slot, re-seeded at each episode from (seed, slot, episode).
+
+    Why per episode: a slot's draws then depend only on the policy seed and which episode of the
+    slot this is, never on how other slots' episodes interleave, so a shard collected with a
+    fixed config and seed is byte-identical wherever and however often it runs.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        self._episodes: list[int] = []
+        self._rngs: list[np.random.Generator] = []
+
+    def _fresh(self, slot: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence([self.seed, slot, self._episodes[slot]]))
+
+    def resize(self, slots: int) -> None:
+        """Start over with `slots` slots, each at its first episode."""
+        self._episodes = [0] * slots
+        self._rngs = [self._fresh(i) for i in range(slots)]
+
+    def reset(self, slot: int) -> None:
+        if slot < len(self._rngs):
+            self._episodes[slot] += 1
+            self._rngs[slot] = self._fresh(slot)
+
+    def __getitem__(self, slot: int) -> np.random.Generator:
+        return self._rngs[slot]
+
+
+def softmax_choice(values: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """Index drawn with probability proportional to exp((value - best) / temperature)."""
+    weights = np.exp((values - values.max()) / temperature)
+    return int(rng.choice(len(values), p=weights / weights.sum()))
 
 
 def frame_digest(frame: np.ndarray) -> bytes:
@@ -135,6 +194,7 @@ class SavedStatePlanner:
         max_expansions: int | None = None,
         seed: int = 0,
         max_remembered: int = 500_000,
+        temperature: float = 0.0,
     ) -> None:
         if game not in GAME_SPECS:
             raise ValueError(f"no planner for {game!r}; planners exist for {', '.join(sorted(GAME_SPECS))}")
@@ -142,8 +202,13 @@ class SavedStatePlanner:
         self.max_expansions = self.spec.max_expansions if max_expansions is None else max_expansions
         if self.max_expansions < 1:
             raise ValueError(f"max_expansions must be positive, got {self.max_expansions}")
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
+            raise ValueError(f"temperature must be a number >= 0 (0: the deterministic planner), got {temperature!r}")
+        self.temperature = float(temperature)
         self.max_remembered = max_remembered
         self.seed = seed
+        self.episode_rngs = EpisodeGenerators(seed)
+        self._options: dict[bytes, list[Option]] = {}
         self.rng = np.random.default_rng(seed)
         self.stats: dict[str, int] = dict.fromkeys(
             ("plans", "expansions", "budget_exhausted", "partial_plans", "no_path", "fallback_actions", "deviations"), 0
@@ -164,12 +229,14 @@ class SavedStatePlanner:
         # The level settings are irrelevant: every search starts with set_state.
         self._scratch = ProcgenGym3Env(num=1, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1)
         self._expected = [None] * env.num_envs
+        self.episode_rngs.resize(env.num_envs)
 
     def reset(self, env_indices: np.ndarray) -> None:
         """These slots begin new episodes: forget the frame they expected (safe before `attach`)."""
         for i in np.asarray(env_indices, dtype=np.int64).reshape(-1):
             if i < len(self._expected):
                 self._expected[i] = None
+                self.episode_rngs.reset(int(i))
 
     def act(self, observations: np.ndarray) -> np.ndarray:
         """(n, 64, 64, 3) uint8 frames as the attached env emitted them -> (n,) int64 actions."""
@@ -189,6 +256,8 @@ class SavedStatePlanner:
         slots = np.asarray(slots, dtype=np.int64).reshape(-1)
         if len(observations) != len(slots):
             raise ValueError(f"got {len(observations)} observations for {len(slots)} slots")
+        if self.temperature > 0:
+            return self._act_sampled(observations, slots)
         actions = np.empty(len(slots), dtype=np.int64)
         replan: list[int] = []
         for j, (i, frame) in enumerate(zip(slots, observations)):
@@ -226,17 +295,56 @@ class SavedStatePlanner:
                     actions[j] = self._take(i, step)
         return actions
 
+    def _act_sampled(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Stochastic mode: each slot draws among the known moves of its state (module docstring)."""
+        actions = np.empty(len(slots), dtype=np.int64)
+        states: list[bytes] | None = None
+        for j, (i, frame) in enumerate(zip(slots, observations)):
+            options = None
+            expected = self._expected[i]
+            if expected is not None:
+                if frame_digest(frame) == expected[0]:
+                    options = self._options.get(expected[1])
+                else:
+                    self.stats["deviations"] += 1
+            if options is None:
+                states = self._env.get_states() if states is None else states
+                parsed = parse_state(states[i])
+                key = parsed.exact_key()
+                options = self._options.get(key)
+                if options is None:
+                    found = self._search(parsed, key, sampled=True)
+                    if found is not None:
+                        if len(self._options) + len(found) > self.max_remembered:
+                            self._options.clear()
+                        self._options.update(found)
+                        options = found.get(key)
+            rng = self.episode_rngs[int(i)]
+            if not options:
+                self.stats["fallback_actions"] += 1
+                actions[j] = self.spec.moves[rng.integers(len(self.spec.moves))]
+                self._expected[i] = None
+                continue
+            action, digest, child, _ = options[softmax_choice(-np.array([o[3] for o in options]), self.temperature, rng)]
+            actions[j] = action
+            self._expected[i] = None if digest is None or child is None else (digest, child)
+        return actions
+
     def _take(self, slot: int, step: Step) -> int:
         action, digest, key = step
         self._expected[slot] = None if digest is None or key is None else (digest, key)
         return action
 
-    def _search(self, root: ProcgenState, root_key: bytes) -> dict[bytes, Step] | None:
-        """Search from `root` at each resolution in turn; a plan (exact key -> step), or None."""
+    def _search(self, root: ProcgenState, root_key: bytes, sampled: bool = False) -> dict | None:
+        """Search from `root` at each resolution in turn; a plan (exact key -> step), or None.
+
+        With `sampled`, the plan is instead every expanded state's options (exact key ->
+        [`Option`]), costed over the explored graph.
+        """
         self.stats["plans"] += 1
         budget = self.max_expansions
         for resolution in self.spec.resolutions:
-            plan, used, exhausted = self._search_at(root, root_key, resolution, budget)
+            plan, used, exhausted = self._search_at(root, root_key, resolution, budget, sampled)
             budget -= used
             self.stats["expansions"] += used
             if plan is not None:
@@ -248,13 +356,14 @@ class SavedStatePlanner:
         return None
 
     def _search_at(
-        self, root: ProcgenState, root_key: bytes, resolution: float, budget: int
-    ) -> tuple[dict[bytes, Step] | None, int, bool]:
+        self, root: ProcgenState, root_key: bytes, resolution: float, budget: int, sampled: bool = False
+    ) -> tuple[dict | None, int, bool]:
         """One search with states merged at `resolution`: (plan or None, expansions, budget hit)."""
         env, spec = self._scratch, self.spec
-        # Per node: (raw state, exact key, frame digest, parent node id, action from parent).
-        nodes: list[tuple[bytes, bytes, bytes | None, int, int]] = [(root.raw, root_key, None, -1, -1)]
-        seen = {spec.search_key(root, resolution)}
+        finish = _options_to if sampled else _plan_to
+        root_search_key = spec.search_key(root, resolution)
+        nodes: list[Node] = [(root.raw, root_key, None, -1, -1, root_search_key)]
+        seen = {root_search_key}
         tie = itertools.count()
         frontier = [(spec.priority(root, 0), next(tie), 0, 0)]  # (priority, tie, node, depth)
         best = (spec.priority(root, 0), 0)
@@ -267,7 +376,7 @@ class SavedStatePlanner:
                 if expansions >= budget:
                     if spec.partial and best[1] != 0:
                         self.stats["partial_plans"] += 1
-                        return _plan_to(nodes, best[1], None), expansions, False
+                        return finish(nodes, best[1], None), expansions, False
                     return None, expansions, True
                 env.callmethod("set_state", [state])
                 parent = node
@@ -279,13 +388,13 @@ class SavedStatePlanner:
                         break
                     child = parse_state(env.callmethod("get_state")[0])
                     key = spec.search_key(child, resolution)
-                    nodes.append((child.raw, child.exact_key(), frame_digest(ob["rgb"][0]), parent, action))
+                    nodes.append((child.raw, child.exact_key(), frame_digest(ob["rgb"][0]), parent, action, key))
                     parent = len(nodes) - 1
                     if key != parent_key:
                         break
                 if first[0]:
                     if reward[0] > 0:
-                        return _plan_to(nodes, parent, action), expansions, False
+                        return finish(nodes, parent, action), expansions, False
                     continue  # died or timed out: the frame already belongs to a new episode
                 if key in seen:
                     continue
@@ -297,7 +406,7 @@ class SavedStatePlanner:
         return None, expansions, False
 
 
-def _plan_to(nodes: list[tuple[bytes, bytes, bytes | None, int, int]], last: int, final_action: int | None) -> dict[bytes, Step]:
+def _plan_to(nodes: list[Node], last: int, final_action: int | None) -> dict[bytes, Step]:
     """Walk the search tree back from node `last`; `final_action` completes the level from it.
 
     With `final_action` None (a partial plan), the plan ends by arriving at `last`.
@@ -307,11 +416,52 @@ def _plan_to(nodes: list[tuple[bytes, bytes, bytes | None, int, int]], last: int
     if final_action is not None:
         plan[nodes[last][1]] = (final_action, None, None)
     while nodes[child][3] >= 0:
-        _, key, digest, parent, action = nodes[child]
+        _, key, digest, parent, action, _ = nodes[child]
         step_key = nodes[parent][1]
         plan[step_key] = (action, None, None) if child == last and final_action is None else (action, digest, key)
         child = parent
     return plan
+
+
+def _options_to(nodes: list[Node], last: int, final_action: int | None) -> dict[bytes, list[Option]]:
+    """Every move the search tried from each state, costed as 1 + its child's steps to node `last`.
+
+    Steps are counted over the search tree, where a state the search pruned as a duplicate of
+    a search key counts as that key's first (expanded) state: a backward 0-1 breadth-first pass
+    from `last` along the tree's transitions (1 step each) and those merges (0 steps). A held
+    action's intermediate frames are tree nodes too, so their cost is exact. Moves into states
+    without a known distance (dead ends the search never linked to the goal, deaths: those
+    have no node) get an infinite cost, and states without a finite move are left out.
+    `final_action` completes the level from `last` (None: a partial plan that ends there).
+    """
+    first_of: dict[tuple, int] = {nodes[0][5]: 0}
+    children: dict[int, list[int]] = {}
+    for n, node in enumerate(nodes[1:], start=1):
+        children.setdefault(node[3], []).append(n)
+        if node[5] != nodes[node[3]][5]:
+            first_of.setdefault(node[5], n)
+    # Reverse edges: (node -> predecessors with their cost).
+    before: dict[int, list[tuple[int, float]]] = {}
+    for n, node in enumerate(nodes[1:], start=1):
+        before.setdefault(n, []).append((node[3], 1.0))
+        representative = first_of.get(node[5], n)
+        if n not in children and representative != n:
+            before.setdefault(representative, []).append((n, 0.0))
+    distance = {last: 1.0 if final_action is not None else 0.0}
+    queue = collections.deque([last])
+    while queue:
+        n = queue.popleft()
+        for m, cost in before.get(n, ()):
+            d = distance[n] + cost
+            if d < distance.get(m, math.inf):
+                distance[m] = d
+                queue.appendleft(m) if cost == 0.0 else queue.append(m)
+    options: dict[bytes, list[Option]] = {}
+    for n, node in enumerate(nodes[1:], start=1):
+        options.setdefault(nodes[node[3]][1], []).append((node[4], node[2], node[1], 1.0 + distance.get(n, math.inf)))
+    if final_action is not None:
+        options.setdefault(nodes[last][1], []).append((final_action, None, None, 1.0))
+    return {key: moves for key, moves in options.items() if any(math.isfinite(m[3]) for m in moves)}
 
 
 class MazePlanner(SavedStatePlanner):
@@ -323,5 +473,7 @@ class MazePlanner(SavedStatePlanner):
 
     SUPPORTED_GAMES = ("maze",)
 
-    def __init__(self, max_expansions: int = 20_000, seed: int = 0, max_remembered: int = 500_000) -> None:
-        super().__init__("maze", max_expansions=max_expansions, seed=seed, max_remembered=max_remembered)
+    def __init__(
+        self, max_expansions: int = 20_000, seed: int = 0, max_remembered: int = 500_000, temperature: float = 0.0
+    ) -> None:
+        super().__init__("maze", max_expansions=max_expansions, seed=seed, max_remembered=max_remembered, temperature=temperature)

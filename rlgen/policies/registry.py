@@ -22,7 +22,12 @@ planners in maze). A behaviour registered with `mix=False` handles `mix` itself,
 Built-ins registered here (Procgen): `random` (uniform actions, any world); `planner` (search
 over Procgen's saved states, an expert without any training in the games of
 `rlgen.policies.planner.GAME_SPECS`: maze, heist, coinrun); `maze_planner` (the same planner,
-maze only, the name the quickstart uses); `ppo`, a PPO checkpoint trained by
+maze only, the name the quickstart uses); both take `temperature` (default
+`PLANNER_TEMPERATURE`: moves drawn by their cost to finish the level; 0: the deterministic
+planner), `max_expansions`, `max_remembered`; `search` (receding-horizon rollouts over saved
+states, `rlgen.policies.search`, all 16 games: options `temperature` (default
+`SEARCH_TEMPERATURE`, stochastic; 0: arg-max), `max_expansions` (simulated steps per real step),
+`horizon`); `ppo`, a PPO checkpoint trained by
 `rlgen policy train-ppo` (`rlgen.policies.ppo_policy` plays it), any Procgen game: options `checkpoint` (a
 checkpoint folder, or a run folder: its final checkpoint), `skill` (a target fraction of the
 expert's training-level return: the run's checkpoint nearest it, an error naming the closest
@@ -40,12 +45,13 @@ from rlgen.core.config import BehaviourConfig
 from rlgen.core.games import GAMES, NUM_ACTIONS, UnknownNameError
 from rlgen.core.typed import ConfigError
 from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
-from rlgen.policies.planner import GAME_SPECS, MazePlanner, SavedStatePlanner
+from rlgen.policies.planner import GAME_SPECS, PLANNER_TEMPERATURE, MazePlanner, SavedStatePlanner
 from rlgen.policies.ppo_checkpoints import check_ppo_options
+from rlgen.policies.search import SEARCH_SPECS, SEARCH_TEMPERATURE, SearchExpert
 
 __all__ = [
     "BehaviourEntry", "BehaviourWorldError", "MIX_OPTION", "ProcgenGame", "behaviour_entry", "behaviour_names", "check_behaviour",
-    "make_behaviour_policy", "register_behaviour",
+    "effective_options", "make_behaviour_policy", "register_behaviour",
 ]
 
 MIX_OPTION = "mix"
@@ -71,6 +77,9 @@ class BehaviourEntry:
     options: tuple[str, ...] | None = None
     check: Callable[[dict, Any], None] | None = None
     mix: bool = True
+    defaults: tuple[tuple[str, Any], ...] = ()
+    """Option values the factory uses when a config leaves them out, recorded in the manifest
+    (`effective_options`) so a dataset says how it was made even after a default changes."""
 
     def plays(self, game: str) -> bool:
         return self.games is None or game in self.games
@@ -87,6 +96,7 @@ def register_behaviour(
     options: tuple[str, ...] | list[str] | None = None,
     check: Callable[[dict, Any], None] | None = None,
     mix: bool = True,
+    defaults: dict[str, Any] | None = None,
 ) -> None:
     """Make a behaviour policy available to configs by `name` (see the module docstring).
 
@@ -99,7 +109,8 @@ def register_behaviour(
     if not callable(factory):
         raise TypeError(f"behaviour {name!r}: factory {factory!r} is not callable")
     _BEHAVIOURS[name] = BehaviourEntry(
-        name, factory, None if games is None else tuple(games), None if options is None else tuple(options), check, mix
+        name, factory, None if games is None else tuple(games), None if options is None else tuple(options), check, mix,
+        tuple(sorted((defaults or {}).items())),
     )
 
 
@@ -152,6 +163,12 @@ def check_behaviour(config: BehaviourConfig, world: Any) -> None:
         entry.check(dict(config.options), world)
 
 
+def effective_options(config: BehaviourConfig) -> dict:
+    """The options the policy is built with: the config's, over the registered defaults (e.g. a
+    stochastic expert's `temperature`), for the manifest."""
+    return {**dict(behaviour_entry(config.name).defaults), **dict(config.options)}
+
+
 def make_behaviour_policy(config: BehaviourConfig, world: Any, seed: int) -> Policy:
     """Build the configured policy for `world` (a world, or a Procgen game's name), in an
     epsilon-mixture when `epsilon` > 0 and in an episode mixture when the option `mix` is given
@@ -184,12 +201,50 @@ def _random(seed: int, world: Any, num_actions: int | None = None, structure: di
     return RandomPolicy(seed=seed, num_actions=world.num_actions if num_actions is None else num_actions)
 
 
-def _planner(seed: int, world: Any, **options: Any) -> Policy:
-    return SavedStatePlanner(world.behaviour_game, seed=seed, **options)
+PLANNER_OPTIONS = ("temperature", "max_expansions", "max_remembered")
 
 
-def _maze_planner(seed: int, world: Any, **options: Any) -> Policy:
-    return MazePlanner(seed=seed, **options)
+def _planner(seed: int, world: Any, temperature: float = PLANNER_TEMPERATURE, **options: Any) -> Policy:
+    return SavedStatePlanner(world.behaviour_game, seed=seed, temperature=temperature, **options)
+
+
+def _maze_planner(seed: int, world: Any, temperature: float = PLANNER_TEMPERATURE, **options: Any) -> Policy:
+    return MazePlanner(seed=seed, temperature=temperature, **options)
+
+
+def _check_temperature(options: dict, default: float) -> None:
+    temperature = options.get("temperature", default)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
+        raise ConfigError(
+            f"collect.policy.options.temperature must be a number >= 0 (0: the deterministic expert), got {temperature!r}"
+        )
+
+
+def _check_positive_ints(options: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = options.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"collect.policy.options.{name} must be a positive integer, got {value!r}")
+
+
+def _check_planner(options: dict, world: Any) -> None:
+    """Bad option values fail before any work, naming the option."""
+    _check_temperature(options, PLANNER_TEMPERATURE)
+    _check_positive_ints(options, ("max_expansions", "max_remembered"))
+
+
+def _search(seed: int, world: Any, temperature: float = SEARCH_TEMPERATURE, max_expansions: int | None = None, horizon: int | None = None) -> Policy:
+    return SearchExpert(world.behaviour_game, temperature=temperature, max_expansions=max_expansions, horizon=horizon, seed=seed)
+
+
+def _check_search(options: dict, world: Any) -> None:
+    """Bad option values fail before any work, naming the option."""
+    _check_temperature(options, SEARCH_TEMPERATURE)
+    _check_positive_ints(options, ("max_expansions", "horizon"))
+    try:
+        SearchExpert(world.behaviour_game, **{k: v for k, v in options.items() if k != MIX_OPTION})  # builds no env: checks the budget against the horizon
+    except ValueError as exc:
+        raise ConfigError(f"collect.policy.options: {exc}") from None
 
 
 def _ppo(seed: int, world: Any, **options: Any) -> Policy:
@@ -204,6 +259,16 @@ def _check_ppo(options: dict, world: Any) -> None:
 
 
 register_behaviour("random", _random, options=("num_actions", "structure"))
-register_behaviour("planner", _planner, games=tuple(sorted(GAME_SPECS)))
-register_behaviour("maze_planner", _maze_planner, games=("maze",))
+register_behaviour(
+    "planner", _planner, games=tuple(sorted(GAME_SPECS)), options=PLANNER_OPTIONS, check=_check_planner,
+    defaults={"temperature": PLANNER_TEMPERATURE},
+)
+register_behaviour(
+    "maze_planner", _maze_planner, games=("maze",), options=PLANNER_OPTIONS, check=_check_planner,
+    defaults={"temperature": PLANNER_TEMPERATURE},
+)
+register_behaviour(
+    "search", _search, games=tuple(sorted(SEARCH_SPECS)), options=("temperature", "max_expansions", "horizon"),
+    check=_check_search, defaults={"temperature": SEARCH_TEMPERATURE},
+)
 register_behaviour("ppo", _ppo, games=GAMES, check=_check_ppo)

@@ -110,3 +110,12 @@ def test_a_checkpoint_picked_by_skill_names_other_data_than_the_expert():
     assert BehaviourConfig(name="ppo").label == "ppo"
     assert BehaviourConfig(name="ppo", options={"skill": 0.75}).label == "ppo-skill0.75"
     assert BehaviourConfig(name="ppo", epsilon=0.1, options={"skill": 0.5, "mix": 0.5}).label == "ppo-eps0.1-skill0.5-mix0.5"
+
+
+def test_an_expert_with_a_set_temperature_names_other_data_than_the_default():
+    """The arg-max planner (`temperature: 0`) and the sampled default must never share a folder."""
+    from rlgen.core.config import BehaviourConfig
+
+    assert BehaviourConfig(name="planner").label == "planner"
+    assert BehaviourConfig(name="planner", options={"temperature": 0}).label == "planner-temp0"
+    assert BehaviourConfig(name="search", options={"temperature": 0.25, "mix": 0.5}).label == "search-temp0.25-mix0.5"

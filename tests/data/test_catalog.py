@@ -10,14 +10,20 @@ import yaml
 from rlgen.catalog import (
     CATALOG_FILE,
     DEFAULT_CATALOG_DIR,
+    EXPERT_PREFERENCE,
     Catalog,
-    CardUnavailableError,
     build_card,
+    expert_for,
     generate_grid,
     load_catalog,
+    mixture_for,
+    reference_returns,
     render_catalog,
+    render_summary,
+    with_summary,
 )
 from rlgen.cli import main
+from rlgen.core.config import CollectConfig
 from rlgen.core.games import GAMES
 from rlgen.core.typed import ConfigError
 from rlgen.data.dataset import load_dataset
@@ -44,27 +50,74 @@ def test_grid_covers_the_papers_grid_for_all_16_games(grid):
         assert set(cards) == expected, game
         assert cards[(200, "expert", 1_000_000)].grid == ("headline", "diversity", "size")
     maze = by_game["maze"]
-    assert maze[(200, "expert", 1_000_000)].name == "procgen-maze-easy-L200-planner-1M-s0-v2"
+    assert maze[(200, "expert", 1_000_000)].name == "procgen-maze-easy-L200-planner-1M-s0-v3"
     mixed = maze[(200, "mixed", 1_000_000)]
-    assert mixed.behaviour.available and 0 < mixed.behaviour.options["mix"] < 0.75  # random's share is calibrated out
-    assert mixed.name == f"procgen-maze-easy-L200-planner-mix{mixed.behaviour.options['mix']:g}-1M-s0-v2"
-    bigfish = by_game["bigfish"][(200, "expert", 1_000_000)].behaviour  # no planner: the PPO expert on the card's levels
-    assert bigfish.available and bigfish.policy == "ppo" and bigfish.options == {"checkpoint": "checkpoints/ppo/bigfish-easy-L200"}
-    assert by_game["bigfish"][(1, "mixed", 100_000)].behaviour.options["checkpoint"] == "checkpoints/ppo/bigfish-easy-L1"
+    assert 0 < mixed.behaviour.options["mix"] < 0.75  # random's share is calibrated out
+    assert mixed.name == f"procgen-maze-easy-L200-planner-mix{mixed.behaviour.options['mix']:g}-1M-s0-v3"
+
+
+def test_every_card_names_a_registered_expert_that_plays_its_game(grid):
+    """Planner where it plays, else the saved-state search expert; never PPO (the online reference)."""
+    from rlgen.policies.registry import behaviour_names
+
+    for card in grid:
+        game = card.env.game
+        assert card.behaviour.policy == next(name for name in EXPERT_PREFERENCE if name in behaviour_names(game)), card.name
+        card.require_buildable()  # the registry plays it with these options
+    assert {c.behaviour.policy for c in grid if c.env.game in ("maze", "heist", "coinrun")} == {"planner"}
+
+
+def test_mixed_cards_calibrate_the_episode_mixture_from_expert_and_random_returns(grid):
+    for card in grid:
+        if card.behaviour.skill != "mixed":
+            assert "mix" not in card.behaviour.options and card.behaviour.calibration is None
+            continue
+        expert, random, source = reference_returns(card.env.game)
+        p = card.behaviour.options["mix"]
+        assert f"E = {expert:g}, R = {random:g}" in card.behaviour.calibration and source in card.behaviour.calibration
+        if random >= 0.75 * expert:  # no mixture reaches the target: the target itself, said so
+            assert p == 0.75 and "no mixture reaches" in card.behaviour.calibration
+        else:
+            assert abs(p * expert + (1 - p) * random - 0.75 * expert) <= 0.005 * abs(expert - random) + 1e-9, card.name
+
+
+def test_measured_returns_replace_the_published_ones(tmp_path):
+    results = tmp_path / "bench" / "results" / "experts.json"
+    results.parent.mkdir(parents=True)
+    results.write_text(
+        '{"date": "2026-12-03T16:00:00", "figures": {"bigfish": {"levels": 10, "expert": {"mean_return": 30.04}, "random": {"mean_return": 1.0}}, '
+        '"plunder": {"levels": 10, "expert": {"mean_return": 6.0}, "random": {"mean_return": 4.9}}}}'
+    )
+    assert reference_returns("bigfish", results) == (30.04, 1.0, "bench/results/experts.json, training levels [0, 10), 2026-12-03")
+    assert mixture_for("bigfish", "search", 0.75, results)[0] == round((0.75 * 30.04 - 1) / 29.04, 2)
+    p, calibration = mixture_for("plunder", "search", 0.75, results)  # random play already scores 82% of the expert's
+    assert p == 0.75 and "no mixture reaches 0.75 E" in calibration and "E = 6, R = 4.9" in calibration
+    assert reference_returns("chaser", results)[:2] == (9.96, 0.66)  # not measured: the published figures
+    assert "generalization-gap.md" in reference_returns("chaser", results)[2]
+
+
+def test_the_stochastic_experts_data_has_a_new_version_in_its_name():
+    """Version 2 names hold the deterministic experts' data: a folder of it must never pass for the
+    sampled experts' data, which the same card and seed now give."""
+    assert CollectConfig().version == 3
+    assert all(card.version == 3 and card.name.endswith("-v3") for card in generate_grid(["maze"]))
 
 
 def test_committed_catalog_is_what_the_generator_writes(grid):
     path = DEFAULT_CATALOG_DIR / CATALOG_FILE
     assert path.read_text() == render_catalog(grid), "stale: run `python -m rlgen.catalog generate`"
+    readme = (DEFAULT_CATALOG_DIR / "README.md").read_text()
+    assert with_summary(readme, render_summary(grid), path) == readme, "datasets/README.md's table is stale: run `python -m rlgen.catalog generate`"
+    assert all(f"| {game} | `{expert_for(game)}` | 10 |" in readme for game in GAMES)
     catalog = load_catalog()
     assert [c.name for c in catalog.cards] == [c.name for c in grid]
 
 
 def test_scale_shrinks_sizes_and_renames(grid):
     catalog = Catalog(grid)
-    card = catalog.find("procgen-maze-easy-L200-planner-1M-s0-v2", scale=0.001)
-    assert card.name == "procgen-maze-easy-L200-planner-1k-s0-v2" and card.transitions == 1000
-    assert card.full_name == "procgen-maze-easy-L200-planner-1M-s0-v2" and card.train_levels == 200
+    card = catalog.find("procgen-maze-easy-L200-planner-1M-s0-v3", scale=0.001)
+    assert card.name == "procgen-maze-easy-L200-planner-1k-s0-v3" and card.transitions == 1000
+    assert card.full_name == "procgen-maze-easy-L200-planner-1M-s0-v3" and card.train_levels == 200
     assert card.experiment_config().dataset_name == card.name
     assert catalog.find(card.name, scale=0.001) == card  # the scaled name finds it too
     with pytest.raises(ConfigError, match="already scaled"):
@@ -72,7 +125,7 @@ def test_scale_shrinks_sizes_and_renames(grid):
     with pytest.raises(ConfigError, match="share the name"):  # 100k, 1M and 10M all round to 1 transition
         catalog.scaled(1e-7)
     with pytest.raises(ConfigError, match="no card named"):
-        catalog.find("procgen-maze-easy-L7-planner-1M-s0-v2")
+        catalog.find("procgen-maze-easy-L7-planner-1M-s0-v3")
 
 
 def _write(tmp_path, entries):
@@ -89,9 +142,7 @@ def test_cards_are_checked_when_read(grid, tmp_path):
         ({"colour": "red"}, "unknown config key 'cards\\[0\\].colour'"),
         ({"env": {"game": "pong", "mode": "easy"}}, "unknown Procgen game 'pong'"),
         ({"behaviour": {**good["behaviour"], "skill": "superhuman"}}, "unknown skill"),
-        ({"behaviour": {**good["behaviour"], "available": False, "missing": None}}, "must say what is missing"),
-        ({"name": good["name"].replace("-ppo-", "-nonesuch-"), "behaviour": {**good["behaviour"], "policy": "nonesuch"}},
-         "marked available but the registry has no such policy"),
+        ({"behaviour": {**good["behaviour"], "available": False}}, "unknown config key 'cards\\[0\\].behaviour.available'"),
         ({"grid": ["favourites"]}, "grid parts"),
     ]:
         with pytest.raises(ConfigError, match=message):
@@ -100,34 +151,12 @@ def test_cards_are_checked_when_read(grid, tmp_path):
         load_catalog(_write(tmp_path, [good, good]))
 
 
-def test_missing_ppo_checkpoint_is_refused_before_any_work_with_the_command(grid, tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # checkpoints/ppo/... resolve under the working directory, then the repository root
-    card = next(c for c in grid if c.env.game == "starpilot" and c.train_levels == 40)
-    if card.missing_checkpoint() is None:
-        pytest.skip("a starpilot L40 PPO checkpoint exists in this checkout")
-    command = "rlgen policy train-ppo --game starpilot --mode easy --train-levels 40 --out checkpoints/ppo/starpilot-easy-L40"
-    with pytest.raises(CardUnavailableError, match="make it with: " + command):
-        build_card(card)
-    code = main(["datasets", "build", card.name, "--scale", "0.001", "--data-dir", str(tmp_path / "d")])
-    err = capsys.readouterr().err
-    assert code == 2 and "does not exist yet" in err and command in err
-    assert not (tmp_path / "d").exists()
-    code = main(["datasets", "list", "--game", "starpilot", "--data-dir", str(tmp_path / "d")])
-    out = capsys.readouterr().out
-    assert code == 0 and f"needs ppo   {card.name}" in out and "10 awaiting their PPO checkpoint" in out
-
-
-def test_unavailable_behaviour_is_refused_before_any_work(grid, tmp_path, capsys):
+def test_a_card_whose_behaviour_the_registry_lacks_is_refused(grid, tmp_path):
     entry = grid[0].to_dict()
-    entry["behaviour"] = {**entry["behaviour"], "available": False, "missing": "no expert for bigfish yet"}
-    path = _write(tmp_path, [entry])
-    card = load_catalog(path).cards[0]
-    with pytest.raises(CardUnavailableError, match="not yet available: no expert for bigfish yet"):
-        build_card(card)
-    code = main(["datasets", "build", card.name, "--scale", "0.001", "--catalog", str(path), "--data-dir", str(tmp_path / "d")])
-    err = capsys.readouterr().err
-    assert code == 2 and "not yet available" in err and "bigfish" in err
-    assert not (tmp_path / "d").exists()
+    entry["behaviour"] = {**entry["behaviour"], "policy": "nonesuch"}
+    entry["name"] = entry["name"].replace(f"-{grid[0].behaviour.policy}-", "-nonesuch-")
+    with pytest.raises(ConfigError, match="'nonesuch' is not in the behaviour registry"):
+        load_catalog(_write(tmp_path, [entry]))
 
 
 def test_build_collects_the_cards_config_and_rebuild_restores_on_failure(grid, tmp_path, monkeypatch):
@@ -140,7 +169,7 @@ def test_build_collects_the_cards_config_and_rebuild_restores_on_failure(grid, t
         raise RuntimeError("collection failed")
 
     monkeypatch.setattr(rlgen.collect, "collect_dataset", fake_collect)
-    card = Catalog(grid).find("procgen-heist-easy-L10-planner-1M-s0-v2", scale=0.0001)
+    card = Catalog(grid).find("procgen-heist-easy-L10-planner-1M-s0-v3", scale=0.0001)
     root = tmp_path / "data" / card.name
     root.mkdir(parents=True)
     (root / "manifest.json").write_text("{}")  # stands for a finished dataset
@@ -154,11 +183,11 @@ def test_build_collects_the_cards_config_and_rebuild_restores_on_failure(grid, t
 
 
 def test_build_and_list_a_tiny_card_with_ray(ray_local, tmp_path, capsys):
-    name = "procgen-maze-easy-L10-planner-1M-s0-v2"
+    name = "procgen-maze-easy-L10-planner-1M-s0-v3"
     code = main(["datasets", "build", name, "--scale", "0.0005", "--quiet"])
     out = capsys.readouterr().out
     assert code == 0, out
-    small = "procgen-maze-easy-L10-planner-500-s0-v2"
+    small = "procgen-maze-easy-L10-planner-500-s0-v3"
     assert f"dataset {small}: 500 transitions" in out and "(expert, target 1 x the expert's return): mean return" in out
     diversity = load_dataset(small).manifest.diversity
     per_level = f"{diversity['distinct_frames_per_level']['mean']:.1f}"

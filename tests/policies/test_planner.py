@@ -8,6 +8,7 @@ import pytest
 from rlgen.policies.base import EpsilonMixture
 from rlgen.policies.planner import MazePlanner
 from rlgen_envs.procgen import ProcgenVecEnv
+from rlgen_envs.procgen_state import parse_state
 
 
 def _play(env: ProcgenVecEnv, policy, planner: MazePlanner, episodes: int, max_steps: int = 2_000):
@@ -133,3 +134,52 @@ def test_exhausted_budget_falls_back_to_seeded_random_moves():
     assert stats["expansions"] == 2 * 40
     assert set(np.unique(actions)) <= {1, 3, 5, 7}
     np.testing.assert_array_equal(actions, run()[0])
+
+
+# -- stochastic mode (temperature > 0) ----------------------------------------------------------
+
+
+def _maze_actions(planner: MazePlanner, episodes: int = 6, seed: int = 0):
+    env = ProcgenVecEnv(game="maze", num_envs=2, start_level=0, num_levels=5, seed=seed)
+    return _play(env, planner, planner, episodes=episodes)
+
+
+def test_temperature_zero_is_the_deterministic_planner():
+    """`temperature: 0` takes the old code path: the same actions whatever the seed, and the
+    deterministic planner's (the class default) bit for bit."""
+    reference = _maze_actions(MazePlanner())[3]
+    np.testing.assert_array_equal(_maze_actions(MazePlanner(temperature=0, seed=11))[3], reference)
+    np.testing.assert_array_equal(_maze_actions(MazePlanner(temperature=0.0, seed=12))[3], reference)
+
+
+def test_sampled_costs_agree_with_the_shortest_plan():
+    """The stochastic mode's cost of the best move from a level's first state is the length of
+    the deterministic planner's (shortest) path on that level."""
+    for level in (0, 3):
+        env = ProcgenVecEnv(game="maze", num_envs=1, start_level=level, num_levels=1, seed=0)
+        deterministic = MazePlanner()
+        _, lengths, completed, _ = _play(env, deterministic, deterministic, episodes=1)
+        sampled = MazePlanner(temperature=1.0)
+        obs, _ = env.reset()
+        sampled.attach(env)
+        sampled.reset(np.arange(1))
+        sampled.act(obs)
+        key = parse_state(env.get_states()[0]).exact_key()
+        assert completed.all() and min(cost for *_, cost in sampled._options[key]) == lengths[0]
+
+
+def test_stochastic_planner_stays_expert_and_varies_its_paths():
+    planner = MazePlanner(temperature=1.0, seed=0)
+    returns, lengths, completed, actions = _maze_actions(planner, episodes=8)
+    np.testing.assert_array_equal(returns, 10.0)
+    assert completed.all()
+    _, det_lengths, _, det_actions = _maze_actions(MazePlanner(), episodes=8)
+    assert lengths.mean() > det_lengths.mean()  # detours: longer, varied paths on the same levels
+    np.testing.assert_array_equal(_maze_actions(MazePlanner(temperature=1.0, seed=0), episodes=8)[3], actions)
+    other = _maze_actions(MazePlanner(temperature=1.0, seed=1), episodes=8)[3]
+    assert other.shape != actions.shape or (other != actions).any()
+
+
+def test_bad_temperature_is_refused():
+    with pytest.raises(ValueError, match="temperature must be a number >= 0"):
+        MazePlanner(temperature=-1)

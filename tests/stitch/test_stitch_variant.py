@@ -48,7 +48,7 @@ def stitch_run(tmp_path_factory):
 
 def test_procgen_env_section_is_unchanged():
     assert EnvConfig().spec == {"game": "maze", "mode": "easy"}
-    assert load_config("configs/quickstart.yaml").dataset_name == "procgen-maze-easy-L20-maze_planner-20k-s0-v2"
+    assert load_config("configs/quickstart.yaml").dataset_name == "procgen-maze-easy-L20-maze_planner-20k-s0-v3"
 
 
 def test_collection_keeps_waypoints_goals_and_the_action_count(stitch_run):
