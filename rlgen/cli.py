@@ -164,8 +164,12 @@ def cmd_datasets_list(args: argparse.Namespace) -> None:
 def cmd_datasets_verify(args: argparse.Namespace) -> None:
     from rlgen.data.dataset import load_dataset
 
+    from rlgen.data.card import ensure_card
+
     dataset = load_dataset(args.dataset, Path(args.data_dir) if args.data_dir else None, verify=True)
     print(f"{dataset.name}: {len(dataset.manifest.shards)} shards verified (sha256), manifest sha256 {dataset.sha256}")
+    if (card := ensure_card(dataset.root, dataset.manifest)) is not None:
+        print(f"wrote the missing dataset card {card}")
     _print_data_summary(dataset.manifest)
 
 

@@ -66,6 +66,7 @@ from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import DatasetManifest, ShardRecord
 from rlgen.data.names import check_name, check_shard_name, inside, regular_file, unique_names
 from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter
+from rlgen.data.writer import write_manifest
 
 FRAME_SHAPE = (64, 64, 3)
 SHARD_TRANSITIONS = 25_000
@@ -182,7 +183,7 @@ def write_dataset(
                 name=name, env=env, levels=levels, behaviour=behaviour, shards=tuple(records),
                 seed=seed, config=config, provenance=provenance(),
             )  # fmt: skip
-        manifest.write(staging)
+        write_manifest(staging, manifest)  # and its card, renamed into place with the shards
         staging.rename(root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
