@@ -221,7 +221,7 @@ def cmd_datasets_import_paper(args: argparse.Namespace) -> None:
 def cmd_datasets_export_minari(args: argparse.Namespace) -> None:
     from rlgen.data.interop import export_minari
 
-    path = export_minari(args.dataset, args.out, dataset_id=args.dataset_id, data_dir=args.data_dir)
+    path = export_minari(args.dataset, args.out, dataset_id=args.dataset_id, data_dir=args.data_dir, author=args.author, author_email=args.author_email)
     print(f"exported {args.dataset} to {path} (load it with minari.MinariDataset({str(path)!r}), or by id under MINARI_DATASETS_PATH)")
 
 
@@ -411,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="Minari datasets root (default: $MINARI_DATASETS_PATH)")
     p.add_argument("--dataset-id", default=None, help="Minari id (default: rlgen/NAME, dots as p)")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--author", default="rlgen contributors", help="Minari's author field: who made the dataset")
+    p.add_argument("--author-email", default=None, help="Minari's author_email field")
     p.set_defaults(fn=cmd_datasets_export_minari)
     p = datasets.add_parser("import-minari", help="read a Minari dataset (HDF5) into an rlgen dataset")
     p.add_argument("source", help="Minari dataset folder, its data/ folder, or an id under $MINARI_DATASETS_PATH")
@@ -475,7 +477,11 @@ def main(argv: list[str] | None = None) -> int:
     from rlgen.data.atomic import describe_os_error
     from rlgen.ray_session import task_error_cause
 
+    from rlgen.resources import example_config
+
     args = build_parser().parse_args(argv)
+    if isinstance(getattr(args, "config", None), str):  # no such file here: the shipped example of that name
+        args.config = str(example_config(args.config))
     try:
         code = args.fn(args)
     except KeyboardInterrupt as exc:
