@@ -227,7 +227,18 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
         "levels": {k: str(v) for k, v in (("train", config.levels.split.train), ("validation", config.levels.validation), ("test", config.levels.test))},
         **provenance(),
     }
-    return build_report(load_records(paths), config.run_dir / REPORT_DIR, provenance=prov, diversity=_diversity(config))
+    return build_report(
+        load_records(paths), config.run_dir / REPORT_DIR, provenance=prov, diversity=_diversity(config),
+        train_runs=trained_run_dirs(config),
+    )
+
+
+def trained_run_dirs(config: ExperimentConfig) -> list[Path]:
+    """The run folders of every (learner, seed) and data variant of the config that exist (the
+    report draws their learning curves)."""
+    variants = ("",) if config.augment is None else ("", AUGMENTED)
+    paths = [run_dir(config, spec, seed, v) for v in variants for spec in config.learners for seed in config.seeds]
+    return [path for path in paths if path.is_dir()]
 
 
 def _diversity(config: ExperimentConfig) -> dict[str, str]:
