@@ -178,6 +178,7 @@ def dataset_card(manifest: DatasetManifest, sha256: str) -> str:
         "",
         "With rlgen:",
         "",
+        *(_procgen_load_lines(m) if kind == "procgen" else []),
         "```python",
         "from rlgen.data import load_dataset",
         f'dataset = load_dataset("{m.name}")  # by name under $RLGEN_DATA_DIR (default ./data), or this folder\'s path; checks every sha256',
@@ -213,6 +214,21 @@ def dataset_card(manifest: DatasetManifest, sha256: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _procgen_load_lines(m: DatasetManifest) -> list[str]:
+    """The dataset with envs on its exact splits (`rlgen.make_env_and_dataset`), and one such env by hand."""
+    test = m.levels.test
+    return [
+        "```python",
+        "import rlgen",
+        f'buffer, train_env, validation_env, test_env = rlgen.make_env_and_dataset("{m.name}")',
+        f'# one env by hand: gymnasium.make("rlgen/procgen-{m.game}-v0", mode="{m.mode}", start_level={test.start}, num_levels={test.count})',
+        "```",
+        "",
+        "Or the data alone:",
+        "",
+    ]
 
 
 def _skill_text(skill: dict) -> str:
