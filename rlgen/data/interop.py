@@ -604,8 +604,8 @@ def minari_metadata(
         "minari_version": MINARI_VERSION,
         "jpeg_encoding": False,
         "algorithm_name": str(m.behaviour.get("label", m.behaviour.get("name", ""))),
-        "author": author,
-        **({"author_email": author_email} if author_email else {}),
+        "author": [author],  # minari keeps sets of authors, as JSON lists
+        **({"author_email": [author_email]} if author_email else {}),
         "description": describe(m) + (
             f" Evaluate on the unseen test levels {m.levels.test} (eval_env_spec); select checkpoints on the "
             f"validation levels {m.levels.validation} only."
