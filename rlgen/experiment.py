@@ -64,6 +64,10 @@ def validate_experiment(config: ExperimentConfig) -> None:
         world.check_augment(config.augment)  # e.g. goals that cannot be redrawn exactly in the observations
     for spec in config.learners:
         learner_config(spec.algo, spec.params)
+    if config.train.tensorboard:
+        from rlgen.learn.monitor import require_tensorboard
+
+        require_tensorboard()
     names = [spec.name for spec in config.learners]
     # The experiment's and learners' names become folders (runs/NAME/train/LABEL-seedN): refuse
     # one that would lead out of output_dir, as names read from a dataset's files are refused.
