@@ -119,3 +119,17 @@ def test_format_md_names_every_array_and_manifest_field(collected):
     assert members - documented == set()
     assert fields - documented == set()
     assert "Readers must ignore fields they do not know" in FORMAT
+
+
+def test_format_md_gives_each_arrays_dtype_and_shape(collected):
+    """FORMAT.md's table of shard members against a real shard: the dtype of each, and the shape
+    wherever the table gives a fixed one (the scalars are stored as (1,), not ())."""
+    rows = re.findall(r"^\| `(\w+)` \| `([<|][a-z][0-9])` \| ([^|]+) \|", FORMAT.replace("\\|", "|"), flags=re.M)
+    with np.load(collected.shard_path(collected.manifest.shards[0].name)) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    assert {name for name, _, _ in rows} == set(arrays)
+    for name, dtype, shapes in rows:
+        assert arrays[name].dtype.str == dtype, name
+        fixed = [tuple(int(x) for x in shape.split(",") if x.strip()) for shape in re.findall(r"\(([0-9, ]+)\)", shapes)]
+        if fixed:
+            assert arrays[name].shape in fixed, name
