@@ -15,6 +15,7 @@ and written again by `rlgen datasets verify` when it is missing (datasets built 
 
 from __future__ import annotations
 
+import errno
 import json
 from importlib import metadata
 from pathlib import Path
@@ -260,5 +261,7 @@ def ensure_card(folder: Path, manifest: DatasetManifest | None = None) -> Path |
         return None
     try:
         return write_card(folder, manifest)
-    except PermissionError:
-        return None
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return None
+        raise
