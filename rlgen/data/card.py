@@ -116,7 +116,7 @@ def describe(manifest: DatasetManifest) -> str:
     skill = m.behaviour.get("skill", {})
     measured = (
         f", whose measured mean return on these training levels is {skill['mean_return']:.2f} "
-        f"(95% CI [{skill['mean_return_ci95'][0]:.2f}, {skill['mean_return_ci95'][1]:.2f}], {skill['episodes']} full episodes"
+        f"(95% CI [{skill['mean_return_ci95'][0]:.2f}, {skill['mean_return_ci95'][1]:.2f}], {skill['episodes']:,} full episodes"
         + (f"; normalized {skill['normalized_mean_return']:.3f}" if "normalized_mean_return" in skill else "")
         + ")"
         if skill.get("episodes")
