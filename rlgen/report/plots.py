@@ -140,37 +140,44 @@ def _present_splits(frame: pd.DataFrame) -> list[str]:
 
 def plot_performance_profiles(profiles: pd.DataFrame, path: Path) -> None:
     """Fraction of (run, task) scores above tau against tau, a line and 95% band per policy;
-    one row of panels per dataset, one column per split. References dashed."""
+    one row of panels per dataset, one column per split, one legend for the figure (a policy has
+    the same color in every panel). References dashed."""
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     datasets = sorted(profiles["dataset"].unique())
     splits = _present_splits(profiles)
-    fig = Figure(figsize=(4.2 * len(splits) + 1.8, 3.0 * len(datasets) + 0.8), layout="constrained")
+    policies = policy_order(profiles)
+    colors = _policy_colors(policies)
+    kinds = profiles.groupby("policy")["kind"].first().to_dict()
+    fig = Figure(figsize=(4.2 * len(splits) + 0.8, 2.9 * len(datasets) + 1.2), layout="constrained")
     axes = fig.subplots(len(datasets), len(splits), squeeze=False, sharey=True)
-    fig.suptitle("Performance profiles: fraction of runs with normalized score > τ (95% CI over runs)")
+    fig.suptitle("Performance profiles: fraction of runs with normalized score > τ (band: 95% CI over runs)")
     for row, dataset in enumerate(datasets):
         sub = profiles[profiles["dataset"] == dataset]
-        policies = policy_order(sub)
-        colors = _policy_colors(policies)
         for col, split in enumerate(splits):
             ax = axes[row, col]
             for policy in policies:
                 curve = sub[(sub["policy"] == policy) & (sub["split"] == split)]
                 if curve.empty:
                     continue
-                reference = curve["kind"].iloc[0] == "reference"
-                runs = int(curve["n_runs"].iloc[0])
                 ax.fill_between(curve["tau"], curve["ci_low"], curve["ci_high"], step="post", color=colors[policy], alpha=0.15, lw=0)
                 ax.step(curve["tau"], curve["fraction"], where="post", color=colors[policy], lw=1.8,
-                        ls="--" if reference else "-", label=f"{policy}{' (ref.)' if reference else ''}, {runs} run{'s' * (runs != 1)}")
+                        ls="--" if kinds[policy] == "reference" else "-")  # fmt: skip
             ax.set_ylim(-0.03, 1.03)
             ax.grid(alpha=0.3)
-            ax.set_title(f"{split} levels" + (f"\n{dataset}" if col == 0 else ""), fontsize=9)
+            ax.set_title(f"{dataset}: {split} levels", fontsize=8.5)
             if row == len(datasets) - 1:
                 ax.set_xlabel("normalized score τ")
             if col == 0:
                 ax.set_ylabel("fraction of runs > τ")
-        axes[row, -1].legend(fontsize=7, loc="upper right")
+    runs = profiles.groupby("policy")["n_runs"].max().to_dict()
+    handles = [
+        Line2D([], [], color=colors[p], lw=1.8, ls="--" if kinds[p] == "reference" else "-",
+               label=f"{p}{' (reference)' if kinds[p] == 'reference' else ''}, {runs[p]} run{'s' * (runs[p] != 1)}")
+        for p in policies
+    ]  # fmt: skip
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=8.5, frameon=False)
     save_figure(fig, path)
 
 
@@ -183,11 +190,12 @@ def plot_improvement(improvement: pd.DataFrame, path: Path) -> None:
     datasets = sorted(improvement["dataset"].unique())
     splits = _present_splits(improvement)
     pairs_per = [improvement[improvement["dataset"] == d][["policy_x", "policy_y"]].drop_duplicates().shape[0] for d in datasets]
-    heights = [0.35 * n + 0.9 for n in pairs_per]
-    fig = Figure(figsize=(3.2 * len(splits) + 2.6, sum(heights) + 0.8), layout="constrained")
+    heights = [0.27 * n + 0.8 for n in pairs_per]
+    fig = Figure(figsize=(4.2 * len(splits) + 2.2, sum(heights) + 0.9), layout="constrained")
     axes = fig.subplots(len(datasets), len(splits), squeeze=False, sharex=True,
                         gridspec_kw={"height_ratios": heights})  # fmt: skip
-    fig.suptitle("Probability of improvement P(X > Y) (95% CI over runs)")
+    fig.suptitle("Probability of improvement P(X > Y), 95% CI over runs\n"
+                 "green: interval above 0.5, red: below 0.5, grey: holds 0.5", fontsize=10)
     for row, dataset in enumerate(datasets):
         sub = improvement[improvement["dataset"] == dataset]
         pairs = list(dict.fromkeys(zip(sub["policy_x"], sub["policy_y"])))
@@ -207,7 +215,7 @@ def plot_improvement(improvement: pd.DataFrame, path: Path) -> None:
             ax.set_ylim(len(pairs) - 0.5, -0.5)
             ax.set_xlim(-0.02, 1.02)
             ax.grid(axis="x", alpha=0.3)
-            ax.set_title(f"{split} levels" + (f"\n{dataset}" if col == 0 else ""), fontsize=9)
+            ax.set_title(f"{dataset}: {split} levels", fontsize=8.5)
             if row == len(datasets) - 1:
                 ax.set_xlabel("P(X > Y)")
     save_figure(fig, path)
