@@ -17,7 +17,8 @@ SHIPPED_FOLDERS = ("datasets", "configs")
 
 
 def shipped_dir(folder: str) -> Path:
-    """The shipped `datasets` or `configs` folder as a file-system path.
+    """The shipped `datasets` or `configs` folder as a file-system path, links resolved (so a
+    checkout names the repository's own `datasets/` in messages).
 
     pip installs wheels unpacked, so the folder is always a directory on disk; a zip import
     (which `importlib.resources` would hand out as a `zipfile.Path`) is refused by name.
@@ -27,7 +28,7 @@ def shipped_dir(folder: str) -> Path:
     found = resources.files("rlgen").joinpath(PACKAGE_DATA, folder)
     if not isinstance(found, Path):
         raise RuntimeError(f"rlgen's {folder}/ is inside an archive ({found}); install rlgen with pip, which unpacks it")
-    return found
+    return found.resolve()
 
 
 def example_config(path: str | Path) -> Path:
