@@ -242,7 +242,7 @@ def train_all(
     ]
     totals = {run_key(spec, seed, variant): run_steps(spec) for spec, seed, variant, _ in todo}
     in_steps = all(t is not None for t in totals.values())
-    counter = ray.remote(num_cpus=0)(StepCounter).remote() if refs_wanted(todo, progress, in_steps) else None
+    counter = ray.remote(num_cpus=0)(StepCounter).remote() if todo and progress and in_steps else None
     task = ray.remote(num_cpus=1, num_gpus=gpus_for_device(config.device), max_retries=0)(train_one)
     refs = {task.remote(config, spec, seed, str(root), variant, counter): run_key(spec, seed, variant) for spec, seed, variant, root in todo}
     total = sum(totals.values()) if in_steps else len(refs)
@@ -265,11 +265,6 @@ def train_all(
         if counter is not None:
             ray.kill(counter)
     return [run_dir(config, spec, seed, variant) for variant, _, _ in datasets for spec in config.learners for seed in config.seeds]
-
-
-def refs_wanted(todo: list, progress: bool, in_steps: bool) -> bool:
-    """A `StepCounter` is started only when a bar in steps will show it."""
-    return bool(todo) and progress and in_steps
 
 
 def _read_counter(counter: Any, last: dict[str, int]) -> dict[str, int]:

@@ -47,27 +47,39 @@ def dataset_of(path: Path):
     return config, collect_dataset(config, progress=False)  # every shard on disk: no Ray
 
 
+def _bar_counts(err: str, total: int) -> list[int]:
+    """The counts a tqdm bar of `total` printed, in order."""
+    return [int(n) for n in re.findall(rf"(\d+)/{total} \[", err)]
+
+
 @pytest.mark.slow
-def test_the_bar_counts_gradient_steps_streamed_from_the_tasks(ray_local, tmp_path, capsys):
-    config, dataset = dataset_of(tiny(tmp_path, [{**BC, "steps": 600, "log_every": 200}], seeds=(0, 1)))
+def test_a_real_training_run_moves_the_bar_in_gradient_steps(ray_local, tmp_path, capsys):
+    config, dataset = dataset_of(tiny(tmp_path, [{**BC, "steps": 40, "log_every": 20}], seeds=(0, 1)))
     train_all(config, dataset.root, dataset.sha256, progress=True)
     bar = capsys.readouterr().err
-    counts = [int(n) for n in re.findall(r"(\d+)/1200 \[", bar)]
-    assert counts and counts[-1] == 1200 and "steps/s" in bar
-    # counts from inside runs, not only whole runs (0, 600, 1200) as a bar of runs would move
-    assert any(c % 600 for c in counts), counts
-    assert counts == sorted(counts)
+    counts = _bar_counts(bar, 80)
+    assert counts and counts[-1] == 80 and "steps/s" in bar and counts == sorted(counts)
     for seed in (0, 1):
         log = pd.read_csv(run_dir(config, config.learners[0], seed) / "train_log.csv")
-        assert log["step"].tolist() == [200, 400, 600]
+        assert log["step"].tolist() == [20, 40]
 
 
 @pytest.mark.slow
-def test_a_task_that_crashes_mid_run_ends_the_bar_with_its_error(ray_local, tmp_path):
+def test_the_bar_shows_steps_from_inside_runs_and_ends_with_a_crash(ray_local, tmp_path, capsys):
+    # two runs of 150 steps at 20 ms a step (3 s each whatever the machine): the tasks push their
+    # counts twice a second, so the bar shows counts that are no multiple of 150 (a bar of
+    # whole runs would only show 0, 150, 300)
+    paced = {"algo": "paced_steps", "steps": 150, "seconds_per_step": 0.02}
+    config, dataset = dataset_of(tiny(tmp_path, [paced], seeds=(0, 1), imports=["paced_learner"]))
+    train_all(config, dataset.root, dataset.sha256, progress=True)
+    counts = _bar_counts(capsys.readouterr().err, 300)
+    assert counts[-1] == 300 and counts == sorted(counts)
+    assert any(c % 150 for c in counts), counts
+
     crash = {"algo": "crash_after_steps", "steps": 1000, "crash_at": 40}
-    config, dataset = dataset_of(tiny(tmp_path, [crash], imports=["crashing_learner"]))
-    with pytest.raises(Exception, match="crashing_learner failed on purpose at step 40"):
-        train_all(config, dataset.root, dataset.sha256, progress=True)
+    crashing = config.with_overrides([f"learners=[{crash}]".replace("'", "")])
+    with pytest.raises(Exception, match="paced_learner failed on purpose at step 40"):
+        train_all(crashing, dataset.root, dataset.sha256, progress=True)  # returns, never waits on the dead run
 
 
 def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
