@@ -18,7 +18,9 @@ import yaml
 from rlgen.cli import main
 from rlgen.collect import collect_dataset
 from rlgen.core.config import load_config
+from rlgen.experiment import trained_run_dirs
 from rlgen.learn.monitor import TENSORBOARD_DIR
+from rlgen.report import collect_curves
 from rlgen.train import run_dir, train_all, train_one
 from test_hostile_storage import shards_in_process
 
@@ -62,6 +64,9 @@ def test_a_real_training_run_moves_the_bar_in_gradient_steps(ray_local, tmp_path
     for seed in (0, 1):
         log = pd.read_csv(run_dir(config, config.learners[0], seed) / "train_log.csv")
         assert log["step"].tolist() == [20, 40]
+    # the report's learning curves read these real run folders: one learner, both seeds
+    (curves,) = collect_curves(trained_run_dirs(config))
+    assert (curves.policy, curves.dataset, sorted(curves.logs)) == ("bc", dataset.name, [0, 1])
 
 
 @pytest.mark.slow
