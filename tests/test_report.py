@@ -474,3 +474,12 @@ def test_learning_curves_one_figure_per_learner_with_every_seed(tmp_path):
     figures = sorted(p.name for p in (out / report.CURVES_DIR).iterdir())
     name = DATASET.replace("/", "_")
     assert figures == [f"bc--{name}.png", f"cql--{name}.png"]
+    assert f"`{report.CURVES_DIR}/" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_files_section_lists_what_the_folder_holds(built):
+    out, markdown, _ = built  # built without trained runs: no learning curves
+    files = markdown.split("## Files in this folder")[1].split("## Provenance")[0]
+    for name in ("episodes.csv", "scores/<dataset>/<split>.npz", "profiles.csv", "improvement.png"):
+        assert f"`{name}" in files
+    assert report.CURVES_DIR not in files and not (out / report.CURVES_DIR).exists()

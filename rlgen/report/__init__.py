@@ -139,14 +139,16 @@ def build_report(
     collected = collect_scores(frame)
     improvement = compute_improvement(collected, bootstrap_seed, n_resamples)
     profiles = compute_profiles(collected, bootstrap_seed, n_resamples)
+    curves = collect_curves(train_runs)
     seeds = {
         dataset: {policy: sorted(int(s) for s in group["seed"].unique()) for policy, group in by_dataset.groupby("policy")}
         for dataset, by_dataset in frame.groupby("dataset")
     }
+    files = [f for f in FOLDER_FILES if curves or CURVES_DIR not in f]
     markdown = render_markdown(
         table, provenance=provenance, seeds=seeds, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples,
         notes=world_notes(frame), diversity=diversity, improvement=improvement, profiles=profiles,
-        profile_taus=TABLE_TAUS, files=FOLDER_FILES,
+        profile_taus=TABLE_TAUS, files=files,
     )
     stitching = compute_stitching_table(frame, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples)
     out_dir = Path(out_dir)
@@ -167,7 +169,6 @@ def build_report(
         plot_performance_profiles(profiles, out_dir / "performance_profiles.png")
     if not improvement.empty:
         plot_improvement(improvement, out_dir / "improvement.png")
-    curves = collect_curves(train_runs)
     if curves:
         (out_dir / CURVES_DIR).mkdir(exist_ok=True)
         for run_curves in curves:
