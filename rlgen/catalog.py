@@ -52,10 +52,12 @@ import yaml
 from rlgen.core.config import BehaviourConfig, CollectConfig, EnvConfig, ExperimentConfig, LevelsConfig, read_yaml
 from rlgen.core.games import GAMES, check_game
 from rlgen.core.typed import ConfigError, from_dict, to_dict
+from rlgen.resources import shipped_dir
 
 CATALOG_FORMAT = 1
-DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[1] / "datasets"
-"""The repository's `datasets/` folder (cards live beside the code, never beside the data)."""
+DEFAULT_CATALOG_DIR = shipped_dir("datasets")
+"""The repository's `datasets/` folder, shipped in the wheel (`rlgen.resources`); cards live beside
+the code, never beside the data."""
 CATALOG_FILE = "procgen.yaml"
 
 GRID_PARTS = ("headline", "diversity", "size", "single-level")

@@ -158,8 +158,12 @@ def cmd_datasets_list(args: argparse.Namespace) -> None:
 def cmd_datasets_verify(args: argparse.Namespace) -> None:
     from rlgen.data.dataset import load_dataset
 
+    from rlgen.data.card import ensure_card
+
     dataset = load_dataset(args.dataset, Path(args.data_dir) if args.data_dir else None, verify=True)
     print(f"{dataset.name}: {len(dataset.manifest.shards)} shards verified (sha256), manifest sha256 {dataset.sha256}")
+    if (card := ensure_card(dataset.root, dataset.manifest)) is not None:
+        print(f"wrote the missing dataset card {card}")
     _print_data_summary(dataset.manifest)
 
 
@@ -211,7 +215,7 @@ def cmd_datasets_import_paper(args: argparse.Namespace) -> None:
 def cmd_datasets_export_minari(args: argparse.Namespace) -> None:
     from rlgen.data.interop import export_minari
 
-    path = export_minari(args.dataset, args.out, dataset_id=args.dataset_id, data_dir=args.data_dir)
+    path = export_minari(args.dataset, args.out, dataset_id=args.dataset_id, data_dir=args.data_dir, author=args.author, author_email=args.author_email)
     print(f"exported {args.dataset} to {path} (load it with minari.MinariDataset({str(path)!r}), or by id under MINARI_DATASETS_PATH)")
 
 
@@ -401,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="Minari datasets root (default: $MINARI_DATASETS_PATH)")
     p.add_argument("--dataset-id", default=None, help="Minari id (default: rlgen/NAME, dots as p)")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--author", default="rlgen contributors", help="Minari's author field: who made the dataset")
+    p.add_argument("--author-email", default=None, help="Minari's author_email field")
     p.set_defaults(fn=cmd_datasets_export_minari)
     p = datasets.add_parser("import-minari", help="read a Minari dataset (HDF5) into an rlgen dataset")
     p.add_argument("source", help="Minari dataset folder, its data/ folder, or an id under $MINARI_DATASETS_PATH")
@@ -465,7 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     from rlgen.data.atomic import describe_os_error
     from rlgen.ray_session import task_error_cause
 
+    from rlgen.resources import example_config
+
     args = build_parser().parse_args(argv)
+    if isinstance(getattr(args, "config", None), str):  # no such file here: the shipped example of that name
+        args.config = str(example_config(args.config))
     try:
         code = args.fn(args)
     except KeyboardInterrupt as exc:

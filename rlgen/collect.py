@@ -43,7 +43,7 @@ from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, diversity_section, union_by_level
 from rlgen.data.lock import folder_lock
 from rlgen.data.shards import EpisodeData, ShardWriter, digest_path, file_sha256, frame_digests, written_digest
-from rlgen.data.writer import record_of_shard, shard_name, shard_record
+from rlgen.data.writer import record_of_shard, shard_name, shard_record, write_manifest
 from rlgen.policies.base import Policy, call_if_present
 from rlgen.policies.registry import effective_options
 from rlgen.worlds import world_of
@@ -383,7 +383,7 @@ def _collect_locked(config: ExperimentConfig, world, root: Path, spec: dict, add
         provenance=provenance(),
         diversity=_diversity(ordered, shard_dir),
     )
-    manifest.write(root)
+    write_manifest(root, manifest)
     return load_dataset(root)
 
 

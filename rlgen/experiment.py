@@ -64,6 +64,10 @@ def validate_experiment(config: ExperimentConfig) -> None:
         world.check_augment(config.augment)  # e.g. goals that cannot be redrawn exactly in the observations
     for spec in config.learners:
         learner_config(spec.algo, spec.params)
+    if config.train.tensorboard:
+        from rlgen.learn.monitor import require_tensorboard
+
+        require_tensorboard()
     names = [spec.name for spec in config.learners]
     # The experiment's and learners' names become folders (runs/NAME/train/LABEL-seedN): refuse
     # one that would lead out of output_dir, as names read from a dataset's files are refused.
@@ -227,7 +231,18 @@ def report(config: ExperimentConfig, eval_paths: list[Path] | None = None) -> st
         "levels": {k: str(v) for k, v in (("train", config.levels.split.train), ("validation", config.levels.validation), ("test", config.levels.test))},
         **provenance(),
     }
-    return build_report(load_records(paths), config.run_dir / REPORT_DIR, provenance=prov, diversity=_diversity(config))
+    return build_report(
+        load_records(paths), config.run_dir / REPORT_DIR, provenance=prov, diversity=_diversity(config),
+        train_runs=trained_run_dirs(config),
+    )
+
+
+def trained_run_dirs(config: ExperimentConfig) -> list[Path]:
+    """The run folders of every (learner, seed) and data variant of the config that exist (the
+    report draws their learning curves)."""
+    variants = ("",) if config.augment is None else ("", AUGMENTED)
+    paths = [run_dir(config, spec, seed, v) for v in variants for spec in config.learners for seed in config.seeds]
+    return [path for path in paths if path.is_dir()]
 
 
 def _diversity(config: ExperimentConfig) -> dict[str, str]:

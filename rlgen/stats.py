@@ -11,6 +11,11 @@ here comes from the `numpy.random.Generator` passed in, so the same inputs and t
 give the same interval, bit for bit. No scipy: the trimmed mean is implemented here and
 checked against `scipy.stats.trim_mean` in the tests.
 
+Beyond aggregates, two of rliable's distribution-level comparisons: `performance_profile` (the
+fraction of (run, task) scores above each threshold tau) and `probability_of_improvement`
+(P(X > Y), the chance that a random run of one algorithm beats a random run of another on a task,
+averaged over tasks), each with its bootstrap interval.
+
 A statistic is any callable mapping an array of scores to a float (`iqm`, `mean`, or your
 own). The bootstrap calls it once per resample; `iqm` and `mean` are recognized and computed
 for all resamples at once, with the same arithmetic as a single call.
@@ -149,6 +154,17 @@ def _percentile_interval(stats: np.ndarray, confidence: float) -> ConfidenceInte
 # Bootstrap intervals
 
 
+def _run_index_blocks(shape: tuple[int, int], rng: np.random.Generator, n_resamples: int, entries: int):
+    """Yield (slice of resamples, run indices (size, runs, tasks)): for every resample and every
+    task (column), `runs` run indices drawn with replacement, in blocks of at most
+    `_MAX_BLOCK_ENTRIES / entries` resamples (`entries`: score entries one resample touches)."""
+    runs, tasks = shape
+    size = _block_size(entries, n_resamples)
+    for start in range(0, n_resamples, size):
+        stop = min(start + size, n_resamples)
+        yield slice(start, stop), rng.integers(0, runs, size=(stop - start, runs, tasks))
+
+
 def stratified_bootstrap_ci(
     scores: np.ndarray | list,
     statistic: Statistic,
@@ -170,14 +186,10 @@ def stratified_bootstrap_ci(
     """
     arr = _check_scores(scores)
     _check_settings(rng, n_resamples, confidence)
-    runs, tasks = arr.shape
-    columns = np.arange(tasks)
-    block = _block_size(runs * tasks, n_resamples)
+    columns = np.arange(arr.shape[1])
     stats = np.empty(n_resamples, dtype=np.float64)
-    for start in range(0, n_resamples, block):
-        size = min(block, n_resamples - start)
-        idx = rng.integers(0, runs, size=(size, runs, tasks))
-        stats[start : start + size] = _apply(statistic, arr[idx, columns])
+    for block, idx in _run_index_blocks(arr.shape, rng, n_resamples, arr.size):
+        stats[block] = _apply(statistic, arr[idx, columns])
     return _percentile_interval(stats, confidence)
 
 
@@ -249,12 +261,117 @@ def paired_difference_ci(
             f"got {arr_a.shape} and {arr_b.shape}"
         )
     _check_settings(rng, n_resamples, confidence)
-    runs, tasks = arr_a.shape
-    columns = np.arange(tasks)
-    block = _block_size(2 * runs * tasks, n_resamples)
+    columns = np.arange(arr_a.shape[1])
     stats = np.empty(n_resamples, dtype=np.float64)
-    for start in range(0, n_resamples, block):
-        size = min(block, n_resamples - start)
-        idx = rng.integers(0, runs, size=(size, runs, tasks))
-        stats[start : start + size] = _apply(statistic, arr_a[idx, columns]) - _apply(statistic, arr_b[idx, columns])
+    for block, idx in _run_index_blocks(arr_a.shape, rng, n_resamples, 2 * arr_a.size):
+        stats[block] = _apply(statistic, arr_a[idx, columns]) - _apply(statistic, arr_b[idx, columns])
+    return _percentile_interval(stats, confidence)
+
+
+# ---------------------------------------------------------------------------------------------
+# Score distributions and pairwise comparisons (Agarwal et al., 2021, sections 4.2 and 4.3)
+
+
+def _check_taus(taus: np.ndarray | list) -> np.ndarray:
+    arr = _as_pooled(taus, "taus")
+    if arr.ndim != 1:
+        raise ValueError(f"taus must be a 1-D array of thresholds, got shape {arr.shape}")
+    return arr
+
+
+def _profile_batched(resamples: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """(batch, n_taus): the fraction of each resample's (run, task) entries above each tau."""
+    flat = resamples.reshape(resamples.shape[0], -1)
+    return (flat[:, :, None] > taus).mean(axis=1)
+
+
+def performance_profile(scores: np.ndarray | list, taus: np.ndarray | list) -> np.ndarray:
+    """Fraction of (run, task) scores strictly above each threshold, shape (n_taus,).
+
+    scores: (runs, tasks); taus: (n_taus,). rliable's score distribution
+    (`create_performance_profile`, `np.mean(scores > tau)` over all runs and tasks): a curve that
+    shows the whole spread of scores where an aggregate shows one number, and a curve that lies
+    above another everywhere dominates it stochastically.
+    """
+    arr = _check_scores(scores)
+    return _profile_batched(arr[None], _check_taus(taus))[0]
+
+
+def performance_profile_ci(
+    scores: np.ndarray | list,
+    taus: np.ndarray | list,
+    *,
+    rng: np.random.Generator,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high), each (n_taus,): a pointwise percentile band for `performance_profile` from the
+    stratified bootstrap over runs of `stratified_bootstrap_ci` (the same draws for every tau).
+    With a single run the band collapses to the profile."""
+    arr = _check_scores(scores)
+    thresholds = _check_taus(taus)
+    _check_settings(rng, n_resamples, confidence)
+    columns = np.arange(arr.shape[1])
+    draws = np.empty((n_resamples, thresholds.size), dtype=np.float64)
+    for block, idx in _run_index_blocks(arr.shape, rng, n_resamples, arr.size * thresholds.size):
+        draws[block] = _profile_batched(arr[idx, columns], thresholds)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(draws, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+    return low, high
+
+
+def _check_pair(x: np.ndarray | list, y: np.ndarray | list) -> tuple[np.ndarray, np.ndarray]:
+    arr_x, arr_y = _check_scores(x, "x"), _check_scores(y, "y")
+    if arr_x.shape[1] != arr_y.shape[1]:
+        raise ValueError(
+            f"x and y must score the same tasks (columns), got shapes {arr_x.shape} and {arr_y.shape}"
+        )
+    return arr_x, arr_y
+
+
+def _improvement_batched(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(batch,): for x (batch, n, tasks) and y (batch, m, tasks), the mean over tasks of the
+    fraction of (x run, y run) pairs of that task where x is higher, ties counting one half."""
+    a, b = x[:, :, None, :], y[:, None, :, :]
+    per_task = (a > b).mean(axis=(1, 2)) + 0.5 * (a == b).mean(axis=(1, 2))  # (batch, tasks)
+    return per_task.mean(axis=1)
+
+
+def probability_of_improvement(x: np.ndarray | list, y: np.ndarray | list) -> float:
+    """P(X > Y): the probability that a random run of x scores higher than a random run of y on a
+    task, averaged over tasks (ties count one half).
+
+    x: (n runs, tasks), y: (m runs, tasks), the same tasks in the same column order; n and m may
+    differ. Per task it is the Mann-Whitney U statistic of x's runs against y's divided by n * m;
+    runs are compared only within a task, never across tasks. rliable's
+    `probability_of_improvement`. P(X > Y) + P(Y > X) = 1; 0.5 means no tendency either way. It
+    says how often one beats the other, not by how much.
+    """
+    arr_x, arr_y = _check_pair(x, y)
+    return float(_improvement_batched(arr_x[None], arr_y[None])[0])
+
+
+def probability_of_improvement_ci(
+    x: np.ndarray | list,
+    y: np.ndarray | list,
+    *,
+    rng: np.random.Generator,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+) -> ConfidenceInterval:
+    """Percentile interval of `probability_of_improvement(x, y)` from an independent stratified
+    bootstrap: in every resample x's runs and y's runs are redrawn separately, within each task
+    (rliable's `StratifiedIndependentBootstrap`): the two were trained apart, so nothing pairs
+    them. With one run each the interval collapses to the point estimate."""
+    arr_x, arr_y = _check_pair(x, y)
+    _check_settings(rng, n_resamples, confidence)
+    columns = np.arange(arr_x.shape[1])
+    entries = arr_x.shape[0] * arr_y.shape[0] * arr_x.shape[1]
+    size = _block_size(entries, n_resamples)
+    stats = np.empty(n_resamples, dtype=np.float64)
+    for start in range(0, n_resamples, size):
+        stop = min(start + size, n_resamples)
+        idx_x = rng.integers(0, arr_x.shape[0], size=(stop - start, *arr_x.shape))
+        idx_y = rng.integers(0, arr_y.shape[0], size=(stop - start, *arr_y.shape))
+        stats[start:stop] = _improvement_batched(arr_x[idx_x, columns], arr_y[idx_y, columns])
     return _percentile_interval(stats, confidence)

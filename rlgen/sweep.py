@@ -42,7 +42,7 @@ from rlgen.core.typed import ConfigError, from_dict, to_dict
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import load_dataset
 from rlgen.data.manifest import describe_diversity, frame_diversity
-from rlgen.experiment import evaluate_all, report, validate_experiment, write_resolved_config
+from rlgen.experiment import evaluate_all, report, trained_run_dirs, validate_experiment, write_resolved_config
 from rlgen.ray_session import gpus_for_device, ray_session
 from rlgen.train import is_trained, run_key, train_one
 
@@ -365,7 +365,10 @@ def sweep_report(sweep_dir: Path, configs: list[ExperimentConfig], points: dict[
         **provenance(),
     }
     described = {name: describe_diversity(d) for name, d in diversity.items() if name in datasets}
-    markdown = build_report(load_records(paths), sweep_dir / REPORT_DIR, provenance=prov, diversity=described)
+    markdown = build_report(
+        load_records(paths), sweep_dir / REPORT_DIR, provenance=prov, diversity=described,
+        train_runs=[run for c in configs for run in trained_run_dirs(c)],
+    )
     if points:
         import pandas as pd
 

@@ -16,10 +16,12 @@ scoring whatever weights lie in the folder. A run folder is locked while it trai
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from rlgen.core.config import ExperimentConfig, LearnerSpec
 from rlgen.core.determinism import deterministic_torch
@@ -116,14 +118,47 @@ def clear_result(folder: Path) -> None:
             entry.unlink()
 
 
-def train_one(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str, variant: str = "") -> dict:
+def train_one(
+    config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str, variant: str = "", steps_counter: Any = None
+) -> dict:
     """Fit one learner with one seed in this process; returns the run record.
 
     `variant` names which of the experiment's datasets `dataset_root` is ("" the collected one,
     `AUGMENTED` its stitching-augmented variant); it only keeps the two runs' folders apart.
+    `steps_counter`: the driver's `StepCounter` actor, told this run's steps done as it trains.
     """
-    with folder_lock(run_dir(config, spec, seed, variant), "run"):
+    from rlgen.learn.monitor import TENSORBOARD_DIR, TrainingMonitor, monitoring
+
+    key = run_key(spec, seed, variant)
+    monitor = TrainingMonitor(
+        on_steps=None if steps_counter is None else functools.partial(_tell_counter, steps_counter, key),
+        tensorboard_dir=run_dir(config, spec, seed, variant) / TENSORBOARD_DIR if config.train.tensorboard else None,
+    )
+    with folder_lock(run_dir(config, spec, seed, variant), "run"), monitoring(monitor):
         return _train_locked(config, spec, seed, dataset_root, variant)
+
+
+def _tell_counter(counter: Any, key: str, steps: int) -> None:
+    counter.report.remote(key, steps)  # fire and forget: a lost update only delays the bar
+
+
+class StepCounter:
+    """A Ray actor holding each running training task's latest step count, for the driver's bar.
+
+    Why an actor and not a file: training tasks may run on other nodes than the driver, with no
+    folder in common. Tasks push at most twice a second (`TrainingMonitor.interval_s`); the driver
+    polls. A task that crashes stops pushing; its error reaches the driver through its own
+    object ref, so the bar never waits on the counter.
+    """
+
+    def __init__(self) -> None:
+        self._steps: dict[str, int] = {}
+
+    def report(self, key: str, steps: int) -> None:
+        self._steps[key] = max(int(steps), self._steps.get(key, 0))
+
+    def read(self) -> dict[str, int]:
+        return dict(self._steps)
 
 
 def _train_locked(config: ExperimentConfig, spec: LearnerSpec, seed: int, dataset_root: str, variant: str) -> dict:
@@ -165,6 +200,15 @@ def _train_locked(config: ExperimentConfig, spec: LearnerSpec, seed: int, datase
     return record
 
 
+def run_steps(spec: LearnerSpec) -> int | None:
+    """The gradient steps a run of `spec` takes (its config's `steps`); None when its learner's
+    config has no integer `steps` (a user learner), whose runs then count as whole runs."""
+    from rlgen.learn import learner_config
+
+    steps = getattr(learner_config(spec.algo, spec.params), "steps", None)
+    return steps if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0 else None
+
+
 def train_all(
     config: ExperimentConfig, dataset_root: Path, dataset_sha256: str, progress: bool = True, *, augmented: tuple[Path, str] | None = None
 ) -> list[Path]:
@@ -173,10 +217,19 @@ def train_all(
 
     `augmented`: (root, manifest sha256) of the data's stitching-augmented variant; every
     (learner, seed) is then trained on it as well, in the same pool of tasks.
+
+    The bar counts gradient steps over all runs, streamed from the tasks through a `StepCounter`
+    actor (a run whose learner reports no steps counts as its steps when it finishes); it shows
+    whole runs when some learner has no `steps`.
     """
     import ray
     from tqdm.auto import tqdm
 
+    import_modules(config.imports)  # a user learner's config says its steps
+    if config.train.tensorboard:
+        from rlgen.learn.monitor import require_tensorboard
+
+        require_tensorboard()  # here, before any task starts, not only in each task
     datasets = [("", Path(dataset_root), dataset_sha256)]
     if augmented is not None:
         datasets.append((AUGMENTED, Path(augmented[0]), augmented[1]))
@@ -187,14 +240,39 @@ def train_all(
         for seed in config.seeds
         if not is_trained(config, spec, seed, sha, variant)
     ]
-
+    totals = {run_key(spec, seed, variant): run_steps(spec) for spec, seed, variant, _ in todo}
+    in_steps = all(t is not None for t in totals.values())
+    counter = ray.remote(num_cpus=0)(StepCounter).remote() if todo and progress and in_steps else None
     task = ray.remote(num_cpus=1, num_gpus=gpus_for_device(config.device), max_retries=0)(train_one)
-    refs = {task.remote(config, spec, seed, str(root), variant): (spec, seed, variant) for spec, seed, variant, root in todo}
-    with tqdm(total=len(refs), unit="runs", desc="train", disable=not progress or not refs) as bar:
-        while refs:
-            ready, _ = ray.wait(list(refs), num_returns=1)
-            spec, seed, variant = refs.pop(ready[0])
-            record = ray.get(ready[0])
-            bar.set_postfix_str(f"{run_key(spec, seed, variant)} {record['train_seconds']:.0f}s")
-            bar.update(1)
+    refs = {task.remote(config, spec, seed, str(root), variant, counter): run_key(spec, seed, variant) for spec, seed, variant, root in todo}
+    total = sum(totals.values()) if in_steps else len(refs)
+    finished: set[str] = set()
+    reported: dict[str, int] = {}
+    try:
+        with tqdm(total=total, unit="steps" if in_steps else "runs", desc="train", disable=not progress or not refs) as bar:
+            while refs:
+                ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+                for ref in ready:
+                    key = refs.pop(ref)
+                    record = ray.get(ref)  # a crashed task raises here: the bar never waits for it
+                    finished.add(key)
+                    bar.set_postfix_str(f"{key} {record['train_seconds']:.0f}s")
+                if counter is not None:
+                    reported = _read_counter(counter, reported)
+                done = sum(totals[k] if k in finished else min(reported.get(k, 0), totals[k]) for k in totals) if in_steps else len(finished)
+                bar.update(done - bar.n)
+    finally:
+        if counter is not None:
+            ray.kill(counter)
     return [run_dir(config, spec, seed, variant) for variant, _, _ in datasets for spec in config.learners for seed in config.seeds]
+
+
+def _read_counter(counter: Any, last: dict[str, int]) -> dict[str, int]:
+    """The counter's step counts; the last ones read when it does not answer within 2 s (the bar
+    then lags, training goes on)."""
+    import ray
+
+    try:
+        return ray.get(counter.read.remote(), timeout=2.0)
+    except (ray.exceptions.GetTimeoutError, ray.exceptions.RayActorError):
+        return last

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install rlgen and its known-good dependency set into ./.venv (a no-op when already done).
-# torch==2.13.0 first: pip takes that CPU build from local disk; a plain `torch` would pull a
-# multi-GB CUDA build. The project's own pins (pyproject.toml) repeat it so pip keeps it.
+# Install rlgen with every extra (and the test tools) into ./.venv, editable (a no-op when done).
+# torch==2.13.0 goes first: on this project's machines pip takes that CPU build from local disk,
+# and pyproject's `torch==2.13.0` (which any build of 2.13.0 satisfies) keeps it. Elsewhere choose
+# the build with PyTorch's index: TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu (README, Install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
@@ -14,7 +15,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet torch==2.13.0
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+.venv/bin/python -m pip install --quiet -e ".[all,test]"
 echo "$want" > "$stamp"
 echo "rlgen: installed into .venv"

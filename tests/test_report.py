@@ -197,7 +197,9 @@ def test_same_records_give_byte_identical_tables(built, tmp_path):
     random.Random(0).shuffle(shuffled)
     again = report.build_report(shuffled, tmp_path, provenance=PROVENANCE, bootstrap_seed=0, n_resamples=1000)
     assert again == markdown
-    for name in ("report.csv", "report.md"):
+    folder = Path(report.SCORES_DIR) / DATASET.replace("/", "_")
+    for name in ("report.csv", "report.md", "episodes.csv", "improvement.csv", "profiles.csv",
+                 folder / "test.npz", folder / "scores.json"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
 
 
@@ -255,7 +257,7 @@ def test_render_mapping_nested():
     ]
 
 
-@pytest.mark.parametrize("name", ["train_vs_test.png", "gap.png"])
+@pytest.mark.parametrize("name", ["train_vs_test.png", "gap.png", "performance_profiles.png", "improvement.png"])
 def test_plots_are_valid_pngs(built, name):
     from matplotlib import image
 
@@ -372,3 +374,112 @@ def test_without_a_random_reference_there_is_no_verdict():
     table = report.compute_report_table(make_records(bases), n_resamples=200)
     assert table["vs_random"].isna().all()
     assert "minus random's on the same levels [" not in report.render_markdown(table, provenance={})
+
+
+# --- results to build on: episodes, score arrays, comparisons, learning curves ---------------
+
+
+def test_episodes_csv_reads_back_as_the_records_the_report_used(built):
+    out, _, table = built
+    loaded = report.load_records(out / report.EPISODES_FILE)
+    pd.testing.assert_frame_equal(loaded, report.check_records(make_records()))
+    again = report.compute_report_table(loaded, n_resamples=1000)
+    assert np.allclose(again["iqm_normalized"], table["iqm_normalized"])
+
+
+def test_score_arrays_hold_each_runs_mean_per_task_in_rliable_layout(built):
+    out, _, _ = built
+    folder = out / report.SCORES_DIR / DATASET.replace("/", "_")
+    scores, meta = report.load_score_arrays(folder, "test")
+    assert list(scores) == ["bc", "cql", "random"]
+    np.testing.assert_allclose(scores["bc"], [[0.25], [0.35], [0.45], [0.65]])
+    np.testing.assert_allclose(scores["cql"], [[0.3], [0.5], [0.1]])
+    np.testing.assert_allclose(scores["random"], [[0.1]])
+    assert meta["tasks"] == ["bigfish/hard"] and meta["dropped_tasks"] == []
+    assert meta["policies"]["bc"] == {"kind": "learner", "runs": [0, 1, 2, 3], "episodes": [[8], [8], [8], [8]]}
+    assert meta["policies"]["random"]["kind"] == "reference"
+    with np.load(folder / "train.npz", allow_pickle=False) as data:  # plain arrays, no pickle needed
+        assert data["cql"].dtype == np.float64 and data["cql"].shape == (3, 1)
+    index = __import__("json").loads((folder / "scores.json").read_text())
+    assert index["dataset_sha256"] == SHA and index["provenance"]["git_revision"] == "abc123-dirty"
+    assert set(index["splits"]) == {"train", "validation", "test"}
+
+
+def test_score_arrays_keep_tasks_as_columns(tmp_path):
+    records = [episode("bc", "learner", s, "test", lv, 0, v, game=g, mode="easy" if g == "coinrun" else "hard")
+               for s, (a, b) in enumerate([(0.2, 0.9), (0.4, 0.7)]) for lv in (5, 6) for g, v in (("bigfish", a), ("coinrun", b))]
+    (collected,) = report.collect_scores(report.check_records(records))
+    assert collected.tasks == ("bigfish/hard", "coinrun/easy")
+    np.testing.assert_allclose(collected.scores["bc"], [[0.2, 0.9], [0.4, 0.7]])
+
+
+def test_probability_of_improvement_rows_by_hand(built):
+    out, markdown, _ = built
+    improvement = pd.read_csv(out / "improvement.csv")
+
+    def cell(x, y, split):
+        rows = improvement[(improvement["policy_x"] == x) & (improvement["policy_y"] == y) & (improvement["split"] == split)]
+        assert len(rows) == 1
+        return rows.iloc[0]
+
+    # test: bc {.25, .35, .45, .65} against cql {.3, .5, .1}: 1 + 2 + 2 + 3 wins of 12 pairs
+    assert cell("bc", "cql", "test")["probability"] == pytest.approx(8 / 12)
+    # train: bc {.5, .6, .7, .9} against cql .8 three times: only .9 wins
+    assert cell("bc", "cql", "train")["probability"] == pytest.approx(0.25)
+    assert cell("bc", "random", "test")["probability"] == 1.0
+    assert cell("bc", "random", "test")["ci_low"] == 1.0  # every bc run is above random's
+    assert set(zip(improvement["policy_x"], improvement["policy_y"])) == {("bc", "cql"), ("bc", "random"), ("cql", "random")}
+    test_row = cell("bc", "cql", "test")
+    assert f"| bc > cql | 0.250 [" in markdown
+    assert f"{test_row['probability']:.3f} [{test_row['ci_low']:.3f}, {test_row['ci_high']:.3f}] |" in markdown
+
+
+def test_performance_profile_rows_by_hand(built):
+    out, markdown, _ = built
+    profiles = pd.read_csv(out / "profiles.csv")
+
+    def fraction(policy, split, tau):
+        rows = profiles[(profiles["policy"] == policy) & (profiles["split"] == split) & np.isclose(profiles["tau"], tau)]
+        assert len(rows) == 1
+        return rows.iloc[0]
+
+    assert fraction("bc", "test", 0.5)["fraction"] == 0.25  # only .65
+    assert fraction("cql", "test", 0.25)["fraction"] == pytest.approx(2 / 3)  # .3 and .5
+    assert fraction("random", "train", 0.0)["fraction"] == 1.0
+    assert fraction("random", "train", 0.5)["ci_high"] == 0.0  # one run: the band is the profile
+    taus = profiles.groupby(["policy", "split"])["tau"].apply(tuple)
+    assert taus.nunique() == 1  # one grid for every curve of a dataset
+    assert min(taus.iloc[0]) <= 0.0 and max(taus.iloc[0]) >= 1.0
+    assert "| bc | 1.000 [1.000, 1.000] | 0.750 [" in markdown  # tau 0 and 0.25 on test
+
+
+def test_learning_curves_one_figure_per_learner_with_every_seed(tmp_path):
+    import json
+
+    runs = []
+    for algo, seed in (("bc", 0), ("bc", 1), ("cql", 0)):
+        folder = tmp_path / "train" / f"{algo}-seed{seed}"
+        folder.mkdir(parents=True)
+        identity = {"learner": {"algo": algo, "params": {}}, "seed": seed, "dataset": DATASET}
+        (folder / "run.json").write_text(json.dumps({"identity": identity}))
+        (folder / "train_log.csv").write_text("step,loss,regularization_loss,validation\n100,1.5,0,\n200,1.0,0,0.25\n")
+        runs.append(folder)
+    unfinished = tmp_path / "train" / "dt-seed0"
+    unfinished.mkdir()
+    (unfinished / "train_log.csv").write_text("step,loss,validation\n100,2.0,\n")
+    curves = report.collect_curves([*runs, unfinished])
+    assert [(c.policy, sorted(c.logs)) for c in curves] == [("bc", [0, 1]), ("cql", [0])]
+    out = tmp_path / "report"
+    report.build_report(make_records(), out, provenance=PROVENANCE, n_resamples=100, train_runs=[*runs, unfinished])
+    figures = sorted(p.name for p in (out / report.CURVES_DIR).iterdir())
+    name = DATASET.replace("/", "_")
+    assert figures == [f"bc--{name}.png", f"cql--{name}.png"]
+    assert f"`{report.CURVES_DIR}/" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_files_section_lists_what_the_folder_holds(built):
+    out, markdown, _ = built  # built without trained runs: no learning curves
+    files = markdown.split("## Files in this folder")[1].split("## Provenance")[0]
+    for name in ("episodes.csv", "scores/<dataset>/<split>.npz", "profiles.csv", "improvement.png"):
+        assert f"`{name}" in files
+    assert report.CURVES_DIR not in files and not (out / report.CURVES_DIR).exists()

@@ -237,3 +237,77 @@ def test_paired_difference_single_run_and_shape_checks():
         stats.paired_difference_ci(np.zeros((3, 2)), np.zeros((2, 2)), stats.mean, rng=rng())
     with pytest.raises(ValueError, match=r"b must be a 2-D array"):
         stats.paired_difference_ci(np.zeros((3, 1)), np.zeros(3), stats.mean, rng=rng())
+
+
+# --- performance profiles and probability of improvement -------------------------------------
+
+
+def test_performance_profile_counts_scores_strictly_above_each_tau():
+    scores = np.array([[0.1, 0.5], [0.9, 0.3]])
+    # > 0: all four; > 0.3: 0.5 and 0.9 (0.3 itself is not above); > 0.5: 0.9; > 1: none
+    np.testing.assert_array_equal(stats.performance_profile(scores, [0.0, 0.3, 0.5, 1.0]), [1.0, 0.5, 0.25, 0.0])
+
+
+def test_performance_profile_band_from_two_runs_spans_every_outcome():
+    # one task, runs 0 and 1: a resample holds zero, one or two copies of the 1 (p = 1/4, 1/2, 1/4),
+    # so above 0.5 the fraction is 0, 0.5 or 1 and the 95% band is [0, 1]; above -1 it is always 1
+    low, high = stats.performance_profile_ci([[0.0], [1.0]], [-1.0, 0.5], rng=rng(), n_resamples=4000)
+    np.testing.assert_array_equal(low, [1.0, 0.0])
+    np.testing.assert_array_equal(high, [1.0, 1.0])
+
+
+def test_performance_profile_band_contains_the_profile_and_is_seeded():
+    taus = np.linspace(0.0, 1.0, 21)
+    point = stats.performance_profile(SCORES, taus)
+    low, high = stats.performance_profile_ci(SCORES, taus, rng=rng(5), n_resamples=500)
+    assert np.all(low <= point) and np.all(point <= high)
+    again = stats.performance_profile_ci(SCORES, taus, rng=rng(5), n_resamples=500)
+    np.testing.assert_array_equal(low, again[0])
+    np.testing.assert_array_equal(high, again[1])
+    single = stats.performance_profile_ci(SCORES[:1], taus, rng=rng(), n_resamples=50)
+    np.testing.assert_array_equal(single[0], stats.performance_profile(SCORES[:1], taus))
+
+
+@pytest.mark.parametrize(
+    "x, y, expected",
+    [
+        ([[1.0], [3.0]], [[2.0], [2.0]], 0.5),  # 1<2, 1<2, 3>2, 3>2
+        ([[1.0], [3.0]], [[1.0], [0.0]], 0.875),  # tie 1=1 counts 1/2; 1>0, 3>1, 3>0 -> 3.5 / 4
+        ([[1.0, 10.0]], [[5.0, 0.0]], 0.5),  # per task: 1<5, 10>0; comparing across tasks would give 0.75
+        ([[2.0], [2.0], [2.0]], [[1.0]], 1.0),  # run counts may differ
+    ],
+)
+def test_probability_of_improvement_by_hand(x, y, expected):
+    assert stats.probability_of_improvement(x, y) == pytest.approx(expected)
+    assert stats.probability_of_improvement(y, x) == pytest.approx(1.0 - expected)
+
+
+def test_probability_of_improvement_is_mann_whitney_u_over_nm():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    generator = rng(7)
+    x, y = generator.integers(0, 4, size=(6, 1)).astype(float), generator.integers(0, 4, size=(4, 1)).astype(float)
+    u = scipy_stats.mannwhitneyu(x[:, 0], y[:, 0]).statistic
+    assert stats.probability_of_improvement(x, y) == pytest.approx(u / (6 * 4))
+
+
+def test_probability_of_improvement_interval_by_hand():
+    # x's runs 0 and 1 against y = 0.5: a resample of x holds zero, one or two 1s (p = 1/4, 1/2,
+    # 1/4), so P(X > Y) is 0, 0.5 or 1 and the 95% interval is [0, 1]
+    assert tuple(stats.probability_of_improvement_ci([[0.0], [1.0]], [[0.5], [0.5]], rng=rng(), n_resamples=4000)) == (0.0, 1.0)
+    # every run of x above every run of y: every resample gives 1
+    assert tuple(stats.probability_of_improvement_ci(SCORES + 1.0, SCORES, rng=rng(), n_resamples=200)) == (1.0, 1.0)
+    # one run each: nothing to resample
+    assert tuple(stats.probability_of_improvement_ci([[0.2, 0.9]], [[0.3, 0.1]], rng=rng(), n_resamples=50)) == (0.5, 0.5)
+
+
+def test_probability_of_improvement_interval_resamples_x_and_y_independently():
+    # x and y both runs {0, 1}. Drawing the same indices for both (paired) would give identical
+    # arrays, so 0.5 in every resample. Independently, x all 0 and y all 1 (p = 1/4 * 1/4 = 1/16,
+    # above 2.5%) gives 0, and the reverse 1: the 95% interval is [0, 1].
+    ci = stats.probability_of_improvement_ci([[0.0], [1.0]], [[0.0], [1.0]], rng=rng(), n_resamples=4000)
+    assert tuple(ci) == (0.0, 1.0)
+
+
+def test_probability_of_improvement_refuses_different_tasks():
+    with pytest.raises(ValueError, match="same tasks"):
+        stats.probability_of_improvement(np.zeros((2, 2)), np.zeros((2, 3)))

@@ -8,12 +8,15 @@ is `rlgen_envs` (the name `envs` is taken on the package index).
 import gymnasium
 
 from rlgen_envs.procgen import PROCGEN_GAMES, ProcgenVecEnv, episode_step_limit
+from rlgen_envs.procgen_env import ProcgenEnv, register_procgen_ids
 from rlgen_envs.stitch_maze import StitchMazeEnv
 from rlgen_envs.stitch_vec import StitchMazeVecEnv, StitchTask
 
+# The ids exist once this package is imported (`import rlgen` imports it): gymnasium 1.0 loads no
+# entry-point plugins. Without an import, name the module in the id: "rlgen_envs:rlgen/WebShop-v0".
 gymnasium.register("rlgen/StitchMaze-v0", entry_point="rlgen_envs.stitch_maze:StitchMazeEnv")
 gymnasium.register("rlgen/WebShop-v0", entry_point="rlgen_envs.webshop.env:WebShopEnv")
-
+register_procgen_ids()
 
 
 def __getattr__(name: str):
@@ -27,6 +30,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "PROCGEN_GAMES", "ProcgenVecEnv", "StitchMazeEnv", "StitchMazeVecEnv", "StitchTask", "WebShopEnv",
+    "PROCGEN_GAMES", "ProcgenEnv", "ProcgenVecEnv", "StitchMazeEnv", "StitchMazeVecEnv", "StitchTask", "WebShopEnv",
     "episode_step_limit",
 ]

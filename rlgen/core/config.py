@@ -39,6 +39,7 @@ __all__ = [
     "LearnerSpec",
     "LevelsConfig",
     "RayConfig",
+    "TrainConfig",
     "load_config",
 ]
 
@@ -341,6 +342,17 @@ class RayConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """How training runs are watched, never what they compute: a run's identity (`rlgen.train`)
+    and the config's fingerprint leave this section out, so switching it on retrains nothing."""
+
+    tensorboard: bool = False
+    """Also write each run's logged losses (and validation returns) as TensorBoard scalars under
+    `<run>/tensorboard/`, through d3rlpy's `TensorboardAdapter`; needs the optional extra
+    (`pip install 'rlgen[tensorboard]'`: tensorboardX). View: `tensorboard --logdir runs/<name>/train`."""
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: collect, train each learner for each seed, evaluate, report."""
 
@@ -352,6 +364,7 @@ class ExperimentConfig:
     seeds: tuple[int, ...] = (0,)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     augment: AugmentConfig | None = None
     """Build a stitching-augmented variant and train every learner on it too (None: no variant)."""
     output_dir: str = "runs"
@@ -403,10 +416,10 @@ class ExperimentConfig:
         return to_dict(self)
 
     def fingerprint(self, *sections: str) -> str:
-        """sha256 of the named sections (all when none), to detect a changed config on resume."""
+        """sha256 of the named sections (all but `train`, which only watches runs, when none), to
+        detect a changed config on resume."""
         data = self.to_dict()
-        if sections:
-            data = {k: data[k] for k in sections}
+        data = {k: data[k] for k in sections} if sections else {k: v for k, v in data.items() if k != "train"}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def with_overrides(self, overrides: list[str]) -> ExperimentConfig:

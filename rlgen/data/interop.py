@@ -30,7 +30,10 @@ import. rlgen's manifest rides along in `metadata.json` (`rlgen_manifest`) and e
 records its shard, level seed, completion and `partial` flag as attributes, so a re-import
 rebuilds byte-identical shards, checked against the manifest's sha256s. Datasets written by
 others import too (uint8 or 8-bit float frames, JPEG-encoded image observations, discrete
-actions); their level seeds come from an episode attribute `level_seed` when present.
+actions); their level seeds come from an episode attribute `level_seed` when present. An
+export's `metadata.json` also carries what Minari asks of a dataset (`minari_metadata`): the
+gymnasium spec of the Procgen env on the training levels (`env_spec`) and on the test levels
+(`eval_env_spec`), author, description, a code permalink and reference scores.
 
 Every writer builds the dataset in a temporary folder beside its final place and renames it
 there when complete: no half-written dataset ever stands under the final name.
@@ -66,6 +69,7 @@ from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import DatasetManifest, ShardRecord
 from rlgen.data.names import check_name, check_shard_name, inside, regular_file, unique_names
 from rlgen.data.shards import EpisodeData, ShardReader, ShardWriter
+from rlgen.data.writer import write_manifest
 
 FRAME_SHAPE = (64, 64, 3)
 SHARD_TRANSITIONS = 25_000
@@ -182,7 +186,7 @@ def write_dataset(
                 name=name, env=env, levels=levels, behaviour=behaviour, shards=tuple(records),
                 seed=seed, config=config, provenance=provenance(),
             )  # fmt: skip
-        manifest.write(staging)
+        write_manifest(staging, manifest)  # and its card, renamed into place with the shards
         staging.rename(root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -537,18 +541,112 @@ def _box_space(shape: tuple[int, ...]) -> str:
     return json.dumps({"type": "Box", "dtype": "uint8", "shape": list(shape), "low": np.zeros(shape, np.uint8).tolist(), "high": np.full(shape, 255, np.uint8).tolist()})
 
 
+DEFAULT_AUTHOR = "rlgen contributors"
+"""Minari's `author` when the exporter names none (`rlgen datasets export-minari --author`)."""
+PROCGEN_ENV_ID = "rlgen/procgen-{game}-v0"
+"""The gymnasium id of a Procgen game with level-range arguments (`rlgen_envs.procgen_env`)."""
+
+
+def procgen_env_spec(manifest: DatasetManifest, split: str):
+    """The gymnasium `EnvSpec` of the dataset's Procgen game on one of its level sets (`train`,
+    `validation`, `test`), frames channel-first as a Minari export stores them; None for other
+    worlds. `gymnasium.make(spec)` builds that env wherever rlgen is installed."""
+    import dataclasses
+
+    import gymnasium
+
+    import rlgen_envs  # noqa: F401  (registers rlgen's gymnasium ids)
+
+    if "game" not in manifest.env:
+        return None
+    levels = manifest.levels[split]
+    registered = gymnasium.spec(PROCGEN_ENV_ID.format(game=manifest.game))
+    kwargs = {"mode": manifest.mode, "start_level": levels.start, "num_levels": levels.count, "channels_first": True}
+    return dataclasses.replace(registered, kwargs={**registered.kwargs, **kwargs})
+
+
+def minari_metadata(
+    manifest: DatasetManifest,
+    manifest_sha256: str,
+    *,
+    dataset_id: str,
+    total_episodes: int,
+    total_steps: int,
+    frame_shape: tuple[int, ...],
+    dataset_size: float,
+    author: str = DEFAULT_AUTHOR,
+    author_email: str | None = None,
+) -> dict:
+    """`metadata.json` of a Minari export of `manifest`'s dataset (Minari 0.5's keys, plus `rlgen_*`).
+
+    - `env_spec` / `eval_env_spec`: the Procgen env on the training / test levels (`procgen_env_spec`;
+      the validation levels' spec rides along as `rlgen_validation_env_spec`), JSON as Minari stores them.
+    - `author`, `author_email`, `description` (the dataset card's summary), `code_permalink` (the
+      repository at the git revision that wrote the data), `requirements` (pip pins of that run).
+    - `ref_min_score` / `ref_max_score`: Cobbe et al.'s per-game constants, by which rlgen normalizes
+      Procgen returns, so `minari.get_normalized_score` agrees with rlgen's reports; the behaviour's
+      measured return is in `rlgen_reference_scores`.
+    - `rlgen_manifest` (+ its sha256): what a re-import rebuilds the dataset from, byte for byte.
+    """
+    from rlgen.core.games import COBBE_RETURN_RANGES
+    from rlgen.data.card import code_permalink, describe
+    from rlgen.data.shards import learner_shape
+
+    m = manifest
+    packages = m.provenance.get("packages", {})
+    metadata: dict = {
+        "dataset_id": dataset_id,
+        "total_episodes": int(total_episodes),
+        "total_steps": int(total_steps),
+        "data_format": "hdf5",
+        "observation_space": _box_space(learner_shape(frame_shape)),
+        "action_space": json.dumps({"type": "Discrete", "dtype": "int64", "start": 0, "n": int(m.num_actions)}),
+        "minari_version": MINARI_VERSION,
+        "jpeg_encoding": False,
+        "algorithm_name": str(m.behaviour.get("label", m.behaviour.get("name", ""))),
+        "author": [author],  # minari keeps sets of authors, as JSON lists
+        **({"author_email": [author_email]} if author_email else {}),
+        "description": describe(m) + (
+            f" Evaluate on the unseen test levels {m.levels.test} (eval_env_spec); select checkpoints on the "
+            f"validation levels {m.levels.validation} only."
+        ),
+        "code_permalink": code_permalink(m),
+        "requirements": [f"{name}=={packages[name]}" for name in ("rlgen", "procgen-mirror") if name in packages and packages[name] != "not installed"],
+        "dataset_size": dataset_size,
+        "rlgen_manifest": m.to_dict(),
+        "rlgen_manifest_sha256": manifest_sha256,
+        "rlgen_final_observation": "repeats the last frame (Procgen resets at once; the frame after the last action is the next episode's)",
+    }
+    specs = {split: procgen_env_spec(m, split) for split in ("train", "validation", "test")}
+    if specs["train"] is not None:
+        metadata["env_spec"] = specs["train"].to_json()
+        metadata["eval_env_spec"] = specs["test"].to_json()
+        metadata["rlgen_validation_env_spec"] = specs["validation"].to_json()
+    skill = m.behaviour.get("skill", {})
+    references: dict = {"behaviour": {k: skill[k] for k in ("mean_return", "mean_return_ci95", "normalized_mean_return", "episodes", "measured_on") if k in skill}}
+    if m.game in COBBE_RETURN_RANGES and m.mode in COBBE_RETURN_RANGES[m.game]:
+        metadata["ref_min_score"], metadata["ref_max_score"] = (float(x) for x in COBBE_RETURN_RANGES[m.game][m.mode])
+        references["normalization"] = f"ref_min_score, ref_max_score: Cobbe et al. (2020) min-max constants of {m.game} ({m.mode} mode)"
+    metadata["rlgen_reference_scores"] = references
+    return metadata
+
+
 def export_minari(
     name_or_path: str | Path,
     out: str | Path | None = None,
     *,
     dataset_id: str | None = None,
     data_dir: str | Path | None = None,
+    author: str = DEFAULT_AUTHOR,
+    author_email: str | None = None,
 ) -> Path:
     """Write the rlgen dataset as a Minari dataset; returns its `data/` folder.
 
     `out` is the Minari datasets root (default $MINARI_DATASETS_PATH); the dataset goes to
     `out/<dataset_id>/data` (default id `rlgen/<name>`, see `minari_dataset_id`). Checksums are
-    verified before anything is written; an existing Minari dataset there is refused.
+    verified before anything is written; an existing Minari dataset there is refused. Its
+    `metadata.json` is `minari_metadata`'s: env specs, author, description, code permalink and
+    reference scores beside the spaces and counts.
     """
     import h5py
 
@@ -572,26 +670,11 @@ def export_minari(
                     _write_minari_episode(f, episodes, episode, shard_index)
                     episodes += 1
                     steps += episode.length
-        frame = tuple(int(x) for x in ShardReader(dataset.shard_path(m.shards[0].name)).frame_shape)
-        metadata = {
-            "dataset_id": dataset_id,
-            "total_episodes": episodes,
-            "total_steps": steps,
-            "data_format": "hdf5",
-            "observation_space": _box_space((frame[2], frame[0], frame[1])),
-            "action_space": json.dumps({"type": "Discrete", "dtype": "int64", "start": 0, "n": int(dataset.num_actions)}),
-            "minari_version": MINARI_VERSION,
-            "jpeg_encoding": False,
-            "algorithm_name": str(m.behaviour.get("label", m.behaviour.get("name", ""))),
-            "dataset_size": round(os.path.getsize(staging / MINARI_MAIN) / 1e6, 1),
-            "rlgen_manifest": m.to_dict(),
-            "rlgen_manifest_sha256": dataset.sha256,
-            "rlgen_final_observation": "repeats the last frame (Procgen resets at once; the frame after the last action is the next episode's)",
-        }
-        from rlgen.core.games import COBBE_RETURN_RANGES
-
-        if m.game in COBBE_RETURN_RANGES and m.mode in COBBE_RETURN_RANGES[m.game]:
-            metadata["ref_min_score"], metadata["ref_max_score"] = COBBE_RETURN_RANGES[m.game][m.mode]
+        metadata = minari_metadata(
+            m, dataset.sha256, dataset_id=dataset_id, total_episodes=episodes, total_steps=steps,
+            frame_shape=ShardReader(dataset.shard_path(m.shards[0].name)).frame_shape,
+            dataset_size=round(os.path.getsize(staging / MINARI_MAIN) / 1e6, 1), author=author, author_email=author_email,
+        )  # fmt: skip
         (staging / MINARI_METADATA).write_text(json.dumps(metadata))
         namespace = dataset_id.rsplit("/", 1)[0] if "/" in dataset_id else None
         if namespace:

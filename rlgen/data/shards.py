@@ -1,29 +1,14 @@
 """Shards: complete episodes in one file, frames kept uint8 and compressed in independent chunks.
 
-Format (version 1). A shard is an uncompressed `.npz` (a zip of `.npy` arrays, readable with
-`np.load(path, allow_pickle=False)` by anyone) holding:
-
-================  ==============  ======================================================
-array             shape, dtype    meaning
-================  ==============  ======================================================
-format_version    (), int64       1
-frame_shape       (3,), int64     (64, 64, 3): frames as the environment emits them (HWC);
-                                  (1,) (D,) for uint8 vector observations
-chunk_frames      (), int64       frames per compressed chunk (the last may hold fewer)
-chunk_offsets     (C+1,), int64   byte offsets of the chunks in `frames_zstd`
-frames_zstd       (B,), uint8     zstd-compressed chunks of consecutive uint8 frames
-actions           (N,), uint8     action taken after each frame
-rewards           (N,), float32   reward of that action
-episode_starts    (E+1,), int64   episode e spans transitions [starts[e], starts[e+1])
-level_seeds       (E,), int64     Procgen level of each episode
-terminated        (E,), bool      the episode ended (death or level complete)
-truncated         (E,), bool      it was cut: Procgen's step limit, or the shard's quota
-level_complete    (E,), bool      the level was solved
-partial           (E,), bool      cut by the shard's end (its return is not a full return)
-step_<name>       (N, ...), any   optional: a per-step array the environment adds (the
-                                  stitching maze's waypoint keys and goals), aligned with
-                                  the frames; numeric dtypes only, never objects
-================  ==============  ======================================================
+Format (version 1), specified for readers in any language in FORMAT.md at the repository's root
+(every array with its dtype and shape, the chunking, the checksums); `rlgen.data.reference_reader`
+is that specification as code. In short: a shard is an uncompressed `.npz` (a zip of `.npy`
+arrays, readable with `np.load(path, allow_pickle=False)` by anyone) holding the frames as
+independently zstd-compressed chunks of 64 (`frames_zstd`, `chunk_offsets`), the per-step
+`actions` (uint8) and `rewards` (float32), the episode bounds (`episode_starts`), the per-episode
+`level_seeds`, `terminated`, `truncated`, `level_complete` and `partial` flags, and optional
+per-step `step_<name>` arrays the environment adds (the stitching maze's waypoint keys and goals).
+The scalars (`format_version`, `chunk_frames`) are stored as arrays of shape (1,).
 
 N transitions; each episode stores the frame *before* each of its T actions, so T frames. The
 frame after the last action does not exist: Procgen resets at once and returns the next

@@ -1,4 +1,4 @@
-"""Writing a dataset's shards: their names and the manifest entry of each.
+"""Writing a dataset's shards: their names and the manifest entry of each; and its manifest and card.
 
 Why in data: collection (`rlgen.collect`) and the datasets derived from others (the stitching
 track's augmented variants, `rlgen.stitch.variant`) write shards the same way and describe them
@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rlgen.data.manifest import ShardRecord, distinct_by_level
+from rlgen.data.card import write_card
+from rlgen.data.manifest import DatasetManifest, ShardRecord, distinct_by_level
 from rlgen.data.shards import ShardReader, file_sha256
 
-__all__ = ["record_of_shard", "shard_name", "shard_record"]
+__all__ = ["record_of_shard", "shard_name", "shard_record", "write_manifest"]
 
 
 def shard_name(index: int) -> str:
@@ -49,3 +50,12 @@ def shard_record(
         stats=stats or {},
         frame_digests=None if digests is None else distinct_by_level(digests, episodes["level_seeds"], episodes["lengths"]),
     )
+
+
+def write_manifest(folder: Path, manifest: DatasetManifest) -> str:
+    """Finish a dataset: write `folder/manifest.json`, then its card (`rlgen.data.card`), each
+    atomically; returns the manifest's sha256. Every writer of a dataset ends here, so every
+    dataset folder gets its card."""
+    sha256 = manifest.write(folder)
+    write_card(folder, manifest)
+    return sha256

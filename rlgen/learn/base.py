@@ -30,6 +30,11 @@ A run folder holds, and nothing is pickled:
   (`evaluate.checkpoint`).
 - `train_log.csv`: step, mean of each loss since the previous row, validation value (empty
   where none was measured).
+- `tensorboard/` (only with `train.tensorboard: true`): the same rows as TensorBoard scalars,
+  written by d3rlpy's `TensorboardAdapter` (`rlgen.learn.monitor`).
+
+While it trains the loop reports steps done and each logged row to the caller's
+`rlgen.learn.monitor.TrainingMonitor`, if one is installed (the driver's progress bar, TensorBoard).
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ from d3rlpy.optimizers import AdamFactory, CosineAnnealingLRFactory
 from d3rlpy.preprocessing import MinMaxObservationScaler
 
 from rlgen.learn.encoders import ImpalaEncoderFactory, encoder_factory_for
+from rlgen.learn.monitor import TrainingMonitor, active_monitor
 from rlgen.learn.policy import QLearningPolicy
 from rlgen.learn.registry import LEARNER_FILE, SELECTED_DIR, TrainedLearner, Validator, register_learner
 from rlgen.learn.selection import select_checkpoint
@@ -258,7 +264,9 @@ def train_d3rlpy(
     train_seconds = validation_seconds = sample_seconds = 0.0
     log = _TrainLog(out_dir / TRAIN_LOG_FILE)
     progress = tqdm(total=config.steps, disable=not show_progress, desc=f"{algo_name} (seed {seed})")
+    monitor = active_monitor() or TrainingMonitor()  # the caller's (`rlgen.learn.monitor`), else a silent one
     try:
+        monitor.start(algo, f"{algo_name}-seed{seed}", {k: v for k, v in to_dict(config).items() if np.isscalar(v)} | {"seed": seed})
         for step in range(1, config.steps + 1):
             start = time.perf_counter()
             batch = sample()
@@ -281,13 +289,16 @@ def train_d3rlpy(
                     best_mean = value
                     states = {step: {name: _cpu_copy(m.state_dict()) for name, m in modules.items()}}
             if value is not None or step % config.log_every == 0 or step == config.steps:
-                log.write_row(step, value)
+                row = log.write_row(step, value)
+                monitor.metrics(step, row if value is None else {**row, "validation": value})
             if show_progress and step % 10 == 0:
                 progress.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
             progress.update(1)
+            monitor.step(step)
     finally:
         progress.close()
         log.close()
+        monitor.close()
 
     selection = select_checkpoint(validation, seed=seed) if validation else None
     meta = {
@@ -399,12 +410,14 @@ class _TrainLog:
             self._sums[name] = self._sums.get(name, 0.0) + float(value)
         self._count += 1
 
-    def write_row(self, step: int, validation: float | None) -> None:
+    def write_row(self, step: int, validation: float | None) -> dict[str, float]:
+        """Write the window's mean losses (and `validation`) at `step`; returns {loss name: mean}."""
         assert self._names is not None
         means = [self._sums.get(n, 0.0) / max(self._count, 1) for n in self._names]
         self._writer.writerow([step, *(f"{m:.6g}" for m in means), "" if validation is None else repr(validation)])
         self._file.flush()
         self._sums, self._count = {}, 0
+        return dict(zip(self._names, means))
 
     def close(self) -> None:
         self._file.close()

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -226,9 +227,18 @@ def load_policy(out_dir: str | Path, device: str = "cpu", *, greedy: bool = True
 
 
 def resolve_device(device: str) -> str:
-    """"auto" -> "cuda:0" when a GPU is visible, else "cpu"; "cuda" -> "cuda:0"; "cpu:N" -> "cpu"."""
+    """"auto" -> "cuda:0" when a GPU is visible, else "cpu" (with a warning: a run meant for a GPU
+    would otherwise train for hours on the CPU without a word); "cuda" -> "cuda:0"; "cpu:N" -> "cpu"."""
     if device == "auto":
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
+        if torch.cuda.is_available():
+            return "cuda:0"
+        warnings.warn(
+            f"device 'auto': torch {torch.__version__} sees no GPU, so rlgen trains on the CPU; for a GPU install a CUDA "
+            "build of torch (README, Install), or set device: cpu to silence this",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return "cpu"
     kind, _, index = device.partition(":")
     if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
         raise ConfigError(f"device {device!r} is not one of 'auto', 'cpu', 'cuda', 'cuda:N'")

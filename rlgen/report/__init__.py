@@ -33,10 +33,16 @@ row's (dataset, policy, split, estimate) names. The same records therefore give 
 report.csv and report.md, in any record order, and adding a policy leaves the other rows as
 they were.
 
+Beyond the table, for results others can build on: `episodes.csv` (the records themselves), the
+(runs, tasks) score arrays in rliable's format (`rlgen.report.scores`: `.npz` + `scores.json`),
+performance profiles and the probability of improvement between every pair of policies
+(`rlgen.report.comparisons`), and a learning-curve figure per (dataset, learner) from the
+trained runs' `train_log.csv` (`rlgen.report.curves`).
+
 The stage is split by job: `rlgen.report.records` (the records' columns, reading, checks),
-`tables` (computing), `markdown` (rendering), `plots` (drawing); `build_report` runs them in
-order and `world_notes` asks each world what its scores mean. Every public name of the four is
-importable from `rlgen.report`.
+`tables`, `scores`, `comparisons` and `curves` (computing and reading), `markdown` (rendering),
+`plots` (drawing); `build_report` runs them in order and `world_notes` asks each world what its
+scores mean. Every public name of them is importable from `rlgen.report`.
 """
 
 from __future__ import annotations
@@ -47,8 +53,12 @@ from pathlib import Path
 import pandas as pd
 
 from rlgen.core.games import COBBE_RETURN_RANGES
+from rlgen.report.comparisons import IMPROVEMENT_COLUMNS, PROFILE_COLUMNS, TABLE_TAUS, compute_improvement, compute_profiles
+from rlgen.report.curves import CURVES_DIR, LearningCurves, collect_curves
 from rlgen.report.markdown import render_mapping, render_markdown, render_stitching
-from rlgen.report.plots import plot_gap, plot_train_vs_test, save_figure
+from rlgen.report.plots import (
+    plot_gap, plot_improvement, plot_learning_curves, plot_performance_profiles, plot_train_vs_test, save_figure,
+)  # fmt: skip
 from rlgen.report.records import KINDS, NORMALIZATION_TOLERANCE, REQUIRED_COLUMNS, SPLITS, check_records, load_records
 from rlgen.report.tables import (
     CONFIDENCE,
@@ -62,13 +72,17 @@ from rlgen.report.tables import (
     compute_stitching_table,
     policy_order,
 )
+from rlgen.report.scores import SCORES_DIR, SplitScores, collect_scores, load_score_arrays, write_score_arrays
 from rlgen.worlds import world_class, world_kinds
 
 __all__ = [
-    "CONFIDENCE", "GAP_SPLIT", "KINDS", "NORMALIZATION_TOLERANCE", "RANDOM_REFERENCE", "REPORT_COLUMNS", "REQUIRED_COLUMNS",
-    "SPLITS", "STITCH_COLUMNS", "VERDICTS", "build_report", "check_records", "compute_checked_table", "compute_report_table",
-    "compute_stitching_table", "load_records", "plot_gap", "plot_train_vs_test", "policy_order", "render_mapping",
-    "render_markdown", "render_stitching", "save_figure", "world_notes",
+    "CONFIDENCE", "CURVES_DIR", "EPISODES_FILE", "GAP_SPLIT", "IMPROVEMENT_COLUMNS", "KINDS", "LearningCurves",
+    "NORMALIZATION_TOLERANCE", "PROFILE_COLUMNS", "RANDOM_REFERENCE", "REPORT_COLUMNS", "REQUIRED_COLUMNS", "SCORES_DIR",
+    "SPLITS", "STITCH_COLUMNS", "SplitScores", "TABLE_TAUS", "VERDICTS", "build_report", "check_records", "collect_curves",
+    "collect_scores", "compute_checked_table", "compute_improvement", "compute_profiles", "compute_report_table",
+    "compute_stitching_table", "load_records", "load_score_arrays", "plot_gap", "plot_improvement",
+    "plot_learning_curves", "plot_performance_profiles", "plot_train_vs_test", "policy_order", "render_mapping",
+    "render_markdown", "render_stitching", "save_figure", "world_notes", "write_score_arrays",
 ]
 
 def world_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -85,6 +99,21 @@ def world_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
     return notes
 
 
+EPISODES_FILE = "episodes.csv"
+PROFILES_FILE = "profiles.csv"
+IMPROVEMENT_FILE = "improvement.csv"
+FOLDER_FILES: tuple[str, ...] = (
+    "`report.md`, `report.csv`: the tables (report.csv unrounded)",
+    f"`{EPISODES_FILE}`: every evaluated episode the report read (`rlgen.report.load_records` reads it back)",
+    f"`{SCORES_DIR}/<dataset>/<split>.npz` + `{SCORES_DIR}/<dataset>/scores.json`: (runs, tasks) normalized "
+    "scores per policy in rliable's format (`rlgen.report.scores`)",
+    f"`{PROFILES_FILE}`, `performance_profiles.png`: performance profiles per split",
+    f"`{IMPROVEMENT_FILE}`, `improvement.png`: probability of improvement per pair of policies and split",
+    "`train_vs_test.png`, `gap.png`: IQM per split and the generalization gap",
+    f"`{CURVES_DIR}/<learner>--<dataset>.png`: training loss (and validation) per seed, from each run's `train_log.csv`",
+)
+
+
 def build_report(
     records: pd.DataFrame | Sequence[Mapping],
     out_dir: Path,
@@ -93,23 +122,33 @@ def build_report(
     bootstrap_seed: int = 0,
     n_resamples: int = 2000,
     diversity: Mapping[str, str] | None = None,
+    train_runs: Sequence[str | Path] = (),
 ) -> str:
-    """Write report.csv, report.md, train_vs_test.png and gap.png into `out_dir`; return the Markdown.
+    """Write the report folder (`FOLDER_FILES`: tables, episodes, score arrays, comparisons, plots)
+    into `out_dir`; return the Markdown.
 
     records: per-episode evaluation records (`REQUIRED_COLUMNS`), a DataFrame (e.g. from
     `load_records`) or a list of dicts. provenance: what produced the results (configs, dataset
-    manifest hashes, seeds, git revision, package versions), rendered as nested bullets.
-    The same records, provenance and seed give byte-identical report.csv and report.md.
+    manifest hashes, seeds, git revision, package versions), rendered as nested bullets and stored
+    in each `scores.json`. train_runs: trained run folders whose `train_log.csv` become learning
+    curves (`rlgen.report.curves`; folders without a finished run are skipped).
+    The same records, provenance and seed give byte-identical CSV, Markdown and score files.
     """
     frame = check_records(records)
     table = compute_checked_table(frame, bootstrap_seed, n_resamples)
+    collected = collect_scores(frame)
+    improvement = compute_improvement(collected, bootstrap_seed, n_resamples)
+    profiles = compute_profiles(collected, bootstrap_seed, n_resamples)
+    curves = collect_curves(train_runs)
     seeds = {
         dataset: {policy: sorted(int(s) for s in group["seed"].unique()) for policy, group in by_dataset.groupby("policy")}
         for dataset, by_dataset in frame.groupby("dataset")
     }
+    files = [f for f in FOLDER_FILES if curves or CURVES_DIR not in f]
     markdown = render_markdown(
         table, provenance=provenance, seeds=seeds, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples,
-        notes=world_notes(frame), diversity=diversity,
+        notes=world_notes(frame), diversity=diversity, improvement=improvement, profiles=profiles,
+        profile_taus=TABLE_TAUS, files=files,
     )
     stitching = compute_stitching_table(frame, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples)
     out_dir = Path(out_dir)
@@ -119,7 +158,19 @@ def build_report(
         markdown = head + "\n".join(render_stitching(stitching)) + sep + rest
         stitching.to_csv(out_dir / "stitching.csv", index=False, float_format="%.10g", lineterminator="\n")
     table.to_csv(out_dir / "report.csv", index=False, float_format="%.10g", lineterminator="\n")
+    frame.to_csv(out_dir / EPISODES_FILE, index=False, lineterminator="\n")
+    improvement.to_csv(out_dir / IMPROVEMENT_FILE, index=False, float_format="%.10g", lineterminator="\n")
+    profiles.to_csv(out_dir / PROFILES_FILE, index=False, float_format="%.10g", lineterminator="\n")
+    write_score_arrays(collected, out_dir, provenance)
     (out_dir / "report.md").write_text(markdown, encoding="utf-8")
     plot_train_vs_test(table, out_dir / "train_vs_test.png")
     plot_gap(table, out_dir / "gap.png")
+    if not profiles.empty:
+        plot_performance_profiles(profiles, out_dir / "performance_profiles.png")
+    if not improvement.empty:
+        plot_improvement(improvement, out_dir / "improvement.png")
+    if curves:
+        (out_dir / CURVES_DIR).mkdir(exist_ok=True)
+        for run_curves in curves:
+            plot_learning_curves(run_curves, out_dir / CURVES_DIR / run_curves.file_name)
     return markdown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from rlgen.report.records import KINDS, SPLITS
@@ -87,6 +88,41 @@ def _render_vs_random(by_dataset: pd.DataFrame, rows: Mapping, level: int) -> li
     return lines + markdown_table(["Policy", "Train", "Validation", "Test"], body) + [""]
 
 
+def _render_improvement(improvement: pd.DataFrame, level: int) -> list[str]:
+    """P(X > Y) per pair of policies (rows) and split (columns), for one dataset."""
+    if improvement.empty:
+        return []
+    cells = {(r.policy_x, r.policy_y, r.split): r for r in improvement.itertuples(index=False)}
+    pairs = list(dict.fromkeys(zip(improvement["policy_x"], improvement["policy_y"])))
+    splits = [s for s in SPLITS if (improvement["split"] == s).any()]
+    body = []
+    for x, y in pairs:
+        row = [f"{x} > {y}"]
+        for split in splits:
+            c = cells.get((x, y, split))
+            row.append("—" if c is None else f"{format_number(c.probability)} [{format_number(c.ci_low)}, {format_number(c.ci_high)}]")
+        body.append(row)
+    lines = [f"Probability of improvement P(X > Y) [{level}% CI over runs] (0.5: neither tends to beat the other):", ""]
+    return lines + markdown_table(["Pair", *(s.capitalize() for s in splits)], body) + [""]
+
+
+def _render_profile(profiles: pd.DataFrame, taus: Sequence[float], level: int) -> list[str]:
+    """Fraction of test runs above each tau of `taus`, per policy, for one dataset."""
+    test = profiles[profiles["split"] == "test"]
+    if test.empty:
+        return []
+    body = []
+    for policy in policy_order(test):
+        mine = test[test["policy"] == policy]
+        row = [policy_label(policy, mine["kind"].iloc[0])]
+        for tau in taus:
+            at = mine[np.isclose(mine["tau"], tau)]
+            row.append("—" if at.empty else f"{format_number(at['fraction'].iloc[0])} [{format_number(at['ci_low'].iloc[0])}, {format_number(at['ci_high'].iloc[0])}]")
+        body.append(row)
+    lines = [f"Performance profile on test levels: fraction of (run, task) scores above τ [{level}% CI over runs]:", ""]
+    return lines + markdown_table(["Policy", *(f"τ = {t:g}" for t in taus)], body) + [""]
+
+
 def render_markdown(
     table: pd.DataFrame,
     *,
@@ -96,9 +132,17 @@ def render_markdown(
     n_resamples: int = 2000,
     notes: Mapping[str, Sequence[str]] | None = None,
     diversity: Mapping[str, str] | None = None,
+    improvement: pd.DataFrame | None = None,
+    profiles: pd.DataFrame | None = None,
+    profile_taus: Sequence[float] = (),
+    files: Sequence[str] = (),
 ) -> str:
     """The report as Markdown: per dataset, an IQM table (train, validation, test, gap) and a
     mean table with level intervals; a legend; then the data, seeds and provenance behind it.
+
+    improvement / profiles: optional `rlgen.report.comparisons` tables, rendered per dataset (the
+    probability of improvement on every split; the test profile at `profile_taus`).
+    files: optional lines describing the report folder's files, listed in a section of their own.
 
     seeds: optional {dataset: {policy: [run seeds]}} listed in the data section.
     notes: optional {dataset: [notes]} printed under the dataset's heading, with a success rate
@@ -137,6 +181,10 @@ def render_markdown(
         lines += markdown_table(["Policy", "Train", "Validation", "Test", "Test success"], mean_body)
         lines.append("")
         lines += _render_vs_random(by_dataset, rows, level)
+        if improvement is not None:
+            lines += _render_improvement(improvement[improvement["dataset"] == dataset], level)
+        if profiles is not None:
+            lines += _render_profile(profiles[profiles["dataset"] == dataset], profile_taus, level)
         if (diversity or {}).get(dataset):
             lines += [f"Data: {diversity[dataset]}.", ""]
         if (notes or {}).get(dataset):
@@ -175,6 +223,11 @@ def render_markdown(
         "behaviour policy that collected it, or a world's own (`ppo`: the online PPO policy trained on the "
         "same training levels; WebShop's `oracle` and `rule`). They mark the floor, the data's own skill "
         "and what online training or the task's rules reach.",
+        "- Probability of improvement P(X > Y): the chance that a random run of X scores higher than a "
+        "random run of Y on a task (ties count half), averaged over tasks; its interval redraws X's and Y's "
+        "runs independently. It says how often, not by how much; with few runs its interval is wide.",
+        "- Performance profile: the fraction of (run, task) scores above a threshold τ, with a band from the "
+        "same bootstrap over runs. With n runs on one task it moves in steps of 1/n.",
         f"- Bootstrap: {n_resamples} resamples, seed {bootstrap_seed}; report.csv holds every number "
         "unrounded.",
         "",
@@ -189,6 +242,8 @@ def render_markdown(
                 kind = by_dataset.loc[by_dataset["policy"] == policy, "kind"].iloc[0]
                 what = "evaluation seeds" if kind == "reference" else "training seeds"
                 lines.append(f"  - {policy} ({what}): " + ", ".join(str(s) for s in policy_seeds))
+    if files:
+        lines += ["", "## Files in this folder", "", *(f"- {line}" for line in files)]
     lines += ["", "## Provenance", ""]
     lines += render_mapping(dict(provenance)) if provenance else ["- (none given)"]
     lines.append("")

@@ -34,6 +34,11 @@ SPLITS = ("train", "validation", "test")
 # refused: they were normalized with other constants, or for another mode.
 NORMALIZATION_TOLERANCE = 1e-6
 
+def file_name_of(name: str) -> str:
+    """A dataset or policy name as one path component of the report folder ("/" becomes "_")."""
+    return name.replace("/", "_").replace("\\", "_")
+
+
 RECORD_KEY = ["policy", "dataset", "seed", "game", "mode", "split", "level_seed", "episode"]
 TASK_COLUMNS = ["game", "mode"]
 SUCCESS_FLOAT = "_success_as_float"

@@ -2,7 +2,7 @@
 
 Why a step of its own: `rlgen run` writes a run's report under `runs/NAME/` (ignored by git);
 results/stitch/ keeps what a reader needs, copied from the run unchanged (report.md,
-stitching.csv, stitch_audit.json, the resolved config), plus one figure and one summary table
+stitching.csv, the per-episode records episodes.csv, stitch_audit.json, the resolved config), plus one figure and one summary table
 that put the stitching question in one place: success of each learner with and without
 augmentation, on stitching and ordinary pairs, on training and unseen levels, with the 95%
 intervals the report computed. Nothing is recomputed here; every number is read from the run.
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-COPIED = ("report/report.md", "report/stitching.csv", "report/report.csv", "stitch_audit.json", "config.yaml")
+COPIED = ("report/report.md", "report/stitching.csv", "report/report.csv", "report/episodes.csv", "stitch_audit.json", "config.yaml")
 CELLS = (("stitch", "train"), ("stitch", "test"), ("ordinary", "train"), ("ordinary", "test"))
 
 

@@ -51,7 +51,7 @@ def bootstrap_rng(bootstrap_seed: int, *key: str) -> np.random.Generator:
     return np.random.default_rng([bootstrap_seed, digest])
 
 
-def _score_matrix(episodes: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+def score_matrix(episodes: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
     """(runs, tasks) table of per-(seed, task) means of `column`; every run must cover every task."""
     table = episodes.groupby(["seed", *TASK_COLUMNS], sort=True)[column].mean().unstack(TASK_COLUMNS)
     if table.isna().any().any():
@@ -84,7 +84,7 @@ def _split_row(
 ) -> dict:
     dataset, policy, split = key
     label = f"policy {policy!r}, dataset {dataset!r}, split {split!r}"
-    normalized = _score_matrix(episodes, "normalized_return", label).to_numpy()
+    normalized = score_matrix(episodes, "normalized_return", label).to_numpy()
     iqm_ci = stats.stratified_bootstrap_ci(
         normalized, stats.iqm, rng=bootstrap_rng(bootstrap_seed, *key, "iqm over runs"),
         n_resamples=n_resamples, confidence=CONFIDENCE,
@@ -96,7 +96,7 @@ def _split_row(
         "n_tasks": normalized.shape[1],
         "n_levels": len(episodes.groupby([*TASK_COLUMNS, "level_seed"])),
         "n_episodes": len(episodes),
-        "mean_return": stats.mean(_score_matrix(episodes, "return", label).to_numpy()),
+        "mean_return": stats.mean(score_matrix(episodes, "return", label).to_numpy()),
         "mean_normalized": stats.mean(normalized),
         "mean_ci_low": level_ci.low,
         "mean_ci_high": level_ci.high,
@@ -104,7 +104,7 @@ def _split_row(
         "iqm_normalized": stats.iqm(normalized),
         "iqm_ci_low": iqm_ci.low,
         "iqm_ci_high": iqm_ci.high,
-        "success_rate": stats.mean(_score_matrix(episodes, SUCCESS_FLOAT, label).to_numpy()),
+        "success_rate": stats.mean(score_matrix(episodes, SUCCESS_FLOAT, label).to_numpy()),
     }
 
 
@@ -115,8 +115,8 @@ def _gap_row(
     label = f"policy {policy!r}, dataset {dataset!r}"
     matrices = {}
     for column in ("normalized_return", "return", SUCCESS_FLOAT):
-        a = _score_matrix(train, column, f"{label}, split 'train'")
-        b = _score_matrix(test, column, f"{label}, split 'test'")
+        a = score_matrix(train, column, f"{label}, split 'train'")
+        b = score_matrix(test, column, f"{label}, split 'test'")
         runs = a.index.intersection(b.index)
         tasks = a.columns.intersection(b.columns)
         if runs.empty or tasks.empty:

@@ -36,7 +36,7 @@ from rlgen.core.provenance import provenance
 from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest
 from rlgen.data.shards import EpisodeData, ShardWriter
-from rlgen.data.writer import record_of_shard, shard_name
+from rlgen.data.writer import record_of_shard, shard_name, write_manifest
 from rlgen.stitch.audit import AuditReport, audit_cooccurrence, goal_pair_counts
 from rlgen.stitch.augment import hindsight_episodes, join_episodes, join_reachable, match_waypoints
 
@@ -163,7 +163,7 @@ def build_augmented_variant(source: Dataset, root: Path, name: str, augment: Aug
         },
         provenance=provenance(),
     )
-    manifest.write(root)
+    write_manifest(root, manifest)
     return load_dataset(root)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -10,12 +11,14 @@ import pytest
 
 from rlgen.cli import main
 from rlgen.data import DatasetError, load_dataset
+from rlgen.data.card import CARD_NAME, dataset_card
 from rlgen.data.interop import (
     PaperEpisodeFile,
     export_minari,
     import_minari,
     import_paper_dataset,
     minari_dataset_id,
+    minari_metadata,
     paper_file_name,
     read_paper_episode,
 )
@@ -78,6 +81,55 @@ def test_import_paper_files(paper_dir, tmp_path):
     assert read_paper_episode(info, step_limit=5).truncated
 
 
+def test_an_import_writes_its_card(paper_dir):
+    folder, _ = paper_dir
+    ds = import_paper_dataset(folder, "paper-maze-L4", game="maze")
+    card = (ds.root / CARD_NAME).read_text()
+    assert card == dataset_card(ds.manifest, ds.sha256)
+    assert "15 transitions in 3 episodes of Procgen maze (easy mode), played by the `paper` behaviour policy" in card
+    assert "| train | [0, 4) | 4 |" in card
+
+
+def test_minari_metadata_describes_the_dataset(paper_dir, tmp_path):
+    """What Minari asks of a dataset, built without minari: env specs on the dataset's own train
+    and test levels that gymnasium can make, author, description, code permalink, reference scores."""
+    import gymnasium
+    from gymnasium.envs.registration import EnvSpec
+
+    from rlgen.core.games import COBBE_RETURN_RANGES
+
+    folder, _ = paper_dir
+    source = import_paper_dataset(folder, "paper-maze-L4", game="maze")
+    data = export_minari(source.name, tmp_path / "minari", author="A. Researcher", author_email="a@example.org")
+    meta = json.loads((data / "metadata.json").read_text())
+    m = source.manifest
+    assert meta == minari_metadata(
+        m, source.sha256, dataset_id="rlgen/paper-maze-L4-v0", total_episodes=3, total_steps=15, frame_shape=(64, 64, 3),
+        dataset_size=meta["dataset_size"], author="A. Researcher", author_email="a@example.org",
+    )  # fmt: skip
+    train, test = EnvSpec.from_json(meta["env_spec"]), EnvSpec.from_json(meta["eval_env_spec"])
+    assert train.id == "rlgen/procgen-maze-v0" and train.kwargs == {"game": "maze", "mode": "easy", "start_level": 0, "num_levels": 4, "channels_first": True}
+    assert (test.kwargs["start_level"], test.kwargs["num_levels"]) == (m.levels.test.start, m.levels.test.count)
+    assert EnvSpec.from_json(meta["rlgen_validation_env_spec"]).kwargs["start_level"] == m.levels.validation.start
+    env = gymnasium.make(test)
+    try:
+        obs, info = env.reset(seed=0)
+        assert list(obs.shape) == json.loads(meta["observation_space"])["shape"] and info["level_seed"] in m.levels.test
+    finally:
+        env.close()
+    assert meta["author"] == ["A. Researcher"] and meta["author_email"] == ["a@example.org"]
+    assert meta["description"].startswith("15 transitions in 3 episodes of Procgen maze (easy mode)") and "[2000000, 2000200)" in meta["description"]
+    assert m.provenance["git_revision"].removesuffix("-dirty") in meta["code_permalink"]
+    assert (meta["ref_min_score"], meta["ref_max_score"]) == COBBE_RETURN_RANGES["maze"]["easy"]
+    assert meta["rlgen_reference_scores"]["behaviour"]["mean_return"] == pytest.approx(20 / 3)
+    assert f"rlgen=={m.provenance['packages']['rlgen']}" in meta["requirements"]
+    # another world: no Procgen env spec, no Cobbe constants, the rest as before
+    other = dataclasses.replace(m, env={"kind": "stitch_maze", "options": {}, "num_actions": 5})
+    meta = minari_metadata(other, "0" * 64, dataset_id="rlgen/x-v0", total_episodes=3, total_steps=15, frame_shape=(1682,), dataset_size=0.1)
+    assert "env_spec" not in meta and "ref_min_score" not in meta and meta["author"] == ["rlgen contributors"]
+    assert json.loads(meta["observation_space"])["shape"] == [1682] and json.loads(meta["action_space"])["n"] == 5
+
+
 def test_import_paper_cli(paper_dir, tmp_path, capsys):
     folder, _ = paper_dir
     assert main(["datasets", "import-paper", str(folder), "paper-cli", "--game", "maze"]) == 0
@@ -135,6 +187,7 @@ def test_minari_round_trip_is_byte_identical(paper_dir, tmp_path, capsys):
 
     back = import_minari(data, data_dir=tmp_path / "back")
     assert back.name == source.name and back.sha256 == source.sha256  # the very same manifest bytes
+    assert (back.root / CARD_NAME).read_bytes() == (source.root / CARD_NAME).read_bytes()  # and the same card
     for a, b in zip(source.manifest.shards, back.manifest.shards):
         shard = hashlib.sha256((back.root / "shards" / b.name).read_bytes()).hexdigest()
         assert a == b and shard == a.sha256
@@ -225,3 +278,10 @@ def test_real_minari_reads_the_export(paper_dir, tmp_path):
     for got, e in zip(ds.iterate_episodes(), episodes):
         assert np.array_equal(got.observations[:-1], e["frames"][:-1].transpose(0, 3, 1, 2))
         assert np.array_equal(got.actions, e["actions"]) and got.terminations[-1]
+    assert ds.storage.metadata["author"] == {"rlgen contributors"}
+    assert float(minari.get_normalized_score(ds, np.array([10.0]))[0]) == 1.0  # Cobbe's maze maximum
+    env = ds.recover_environment(eval_env=True)  # the test levels, frames as the dataset's
+    try:
+        assert env.spec.kwargs["start_level"] == 2_000_000 and env.observation_space == ds.observation_space
+    finally:
+        env.close()

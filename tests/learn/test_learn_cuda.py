@@ -3,6 +3,8 @@
 Synthetic frames, so the checks also run on GPU machines without Procgen.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -15,8 +17,10 @@ from rlgen.learn.registry import SELECTED_DIR
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-def test_auto_device_picks_the_gpu():
-    assert learn.resolve_device("auto") == "cuda:0"
+def test_auto_device_picks_the_gpu_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert learn.resolve_device("auto") == "cuda:0"
 
 
 @pytest.mark.parametrize("algo", ["bc", "cql", "dt"])

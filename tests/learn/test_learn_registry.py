@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import rlgen.learn as learn
 from rlgen.core.games import UnknownNameError
@@ -53,9 +54,14 @@ def test_configs_are_frozen_and_tuples():
 
 def test_device_names():
     assert registry.resolve_device("cpu") == "cpu"
-    assert registry.resolve_device("auto") in ("cpu", "cuda:0")
     with pytest.raises(ConfigError):
         registry.resolve_device("tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU fallback happens only where torch sees no GPU")
+def test_auto_falls_back_to_the_cpu_with_a_warning():
+    with pytest.warns(RuntimeWarning, match="sees no GPU, so rlgen trains on the CPU"):
+        assert registry.resolve_device("auto") == "cpu"
 
 
 @dataclasses.dataclass(frozen=True)
