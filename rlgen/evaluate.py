@@ -17,7 +17,6 @@ policies) and plays its share.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -37,7 +36,7 @@ PolicyFactory = Callable[[], Policy]
 RECORD_FIELDS = ("split", "level_seed", "episode", "return", "normalized_return", "length", "success")
 
 __all__ = [
-    "EpisodeJob", "PolicyEvaluator", "RECORD_FIELDS", "behaviour_factory", "evaluate_policies", "make_jobs",
+    "EpisodeJob", "PolicyEvaluator", "RECORD_FIELDS", "evaluate_policies", "make_jobs",
     "validation_scorer", "play_jobs", "play_world_jobs", "write_records",
 ]
 
@@ -204,9 +203,3 @@ def write_records(path: Path, records: Iterable[dict], extra: dict) -> None:
     with atomic_writer(path) as f:
         f.write(buf.getvalue().encode())
 
-
-def behaviour_factory(config, game: str | World, seed: int) -> PolicyFactory:
-    """The behaviour policy `config` as a factory, for Procgen `game` or for a world."""
-    if isinstance(game, str):
-        game = ProcgenWorld(game, "easy")
-    return functools.partial(game.behaviour_policy, config, seed)

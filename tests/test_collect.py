@@ -149,25 +149,3 @@ def test_manifest_without_diversity_loads_as_unknown(tmp_path):
     assert manifest.diversity is None and frame_diversity(manifest) is None and frame_diversity(tmp_path) is None
     assert "diversity" not in manifest.to_dict()  # rewritten, it stays as it was
     assert frame_diversity({**old, "diversity": {"distinct_frames": 2}}) == {"distinct_frames": 2}
-
-
-def test_run_episodes_hands_out_episodes_that_later_steps_do_not_change():
-    """Episodes are built in per-slot buffers that the next episodes reuse; what `run_episodes`
-    returns must be copies, actions and rewards as well as frames."""
-    from rlgen.collect import _run_episodes, run_episodes
-    from rlgen.policies.base import RandomPolicy
-    from rlgen_envs import ProcgenVecEnv
-
-    def fresh():
-        return ProcgenVecEnv("maze", num_envs=2, start_level=0, num_levels=3, seed=5), RandomPolicy(seed=5)
-
-    env, policy = fresh()
-    kept = run_episodes(env, policy, 1200, seed=5)
-    env, policy = fresh()
-    copied = []
-    _run_episodes(env, policy, 1200, 5, lambda ep: copied.append((ep.observations.copy(), ep.actions.copy(), ep.rewards.copy())))
-    assert len(kept) == len(copied) > 2
-    for episode, (frames, actions, rewards) in zip(kept, copied):
-        np.testing.assert_array_equal(episode.actions, actions)
-        np.testing.assert_array_equal(episode.rewards, rewards)
-        np.testing.assert_array_equal(episode.observations, frames)
