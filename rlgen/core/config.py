@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from rlgen.core.data_dir import resolve_data_dir
+from rlgen.core.device import check_device
 from rlgen.core.games import check_game
 from rlgen.core.levels import (
     DEFAULT_TEST_COUNT,
@@ -26,7 +28,7 @@ from rlgen.core.levels import (
     LevelSet,
     LevelSplit,
 )
-from rlgen.core.typed import ConfigError, from_dict, to_dict
+from rlgen.core.typed import ConfigError, apply_overrides, from_dict, to_dict
 
 __all__ = [
     "AugmentConfig",
@@ -350,7 +352,7 @@ class ExperimentConfig:
     output_dir: str = "runs"
     """Where runs (checkpoints, evaluations, reports) go, relative to the working directory."""
     data_dir: str = "data"
-    """Where datasets go; $RLGEN_DATA_DIR overrides it."""
+    """Where datasets go; $RLGEN_DATA_DIR overrides it (`rlgen.core.data_dir` has the whole rule)."""
     device: str = "cpu"
     """Torch device for training and inference: cpu, cuda:0, or auto."""
     imports: tuple[str, ...] = ()
@@ -379,9 +381,7 @@ class ExperimentConfig:
         return Path(self.output_dir) / self.name
 
     def dataset_dir(self) -> Path:
-        import os
-
-        return Path(os.environ.get("RLGEN_DATA_DIR", self.data_dir)) / self.dataset_name
+        return resolve_data_dir(configured=self.data_dir) / self.dataset_name
 
     @property
     def augmented_dataset_name(self) -> str | None:
@@ -403,33 +403,8 @@ class ExperimentConfig:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def with_overrides(self, overrides: list[str]) -> ExperimentConfig:
-        """Apply `section.key=value` overrides (values parsed as YAML) and re-validate."""
-        data = self.to_dict()
-        for item in overrides:
-            key, sep, raw = item.partition("=")
-            if not sep:
-                raise ConfigError(f"override {item!r} must look like section.key=value")
-            target = data
-            parts = key.split(".")
-            for part in parts[:-1]:
-                if not isinstance(target.get(part), dict):
-                    raise ConfigError(f"override {item!r}: {part!r} is not a config section")
-                target = target[part]
-            target[parts[-1]] = yaml.safe_load(raw)
-        return from_dict(ExperimentConfig, _learners_to_specs(data))
-
-
-DEVICE_HELP = "'cpu', 'cuda', 'cuda:N' or 'auto' (the first GPU when there is one, else the CPU)"
-
-
-def check_device(device: str) -> None:
-    """Refuse a device name torch would refuse, when the config is read (not in a Ray task after
-    the collection): the same rule as `rlgen.learn.registry.resolve_device`, without torch.
-    Whether the named GPU exists is checked where training runs (it may be another node)."""
-    kind, sep, index = device.partition(":")
-    if device == "auto" or (kind in ("cpu", "cuda") and (not sep or index.isdigit())):
-        return
-    raise ConfigError(f"device: {device!r} is not a torch device rlgen uses; give {DEVICE_HELP}")
+        """Apply `section.key=value` overrides (`rlgen.core.typed.apply_overrides`) and re-validate."""
+        return from_dict(ExperimentConfig, _learners_to_specs(apply_overrides(self.to_dict(), overrides)))
 
 
 def _structure_label(params: Any) -> str:

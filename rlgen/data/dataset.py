@@ -1,7 +1,7 @@
 """Loading a dataset: verify checksums, iterate episodes, build a d3rlpy replay buffer or sampler.
 
 A dataset is a folder: `manifest.json` plus `shards/shard-NNNNN.npz`. It is found by path, or by
-name under the data directory ($RLGEN_DATA_DIR, else ./data).
+name under the data directory (`rlgen.core.data_dir`: a given `data_dir`, else $RLGEN_DATA_DIR, else ./data).
 
 Two buffers train the learners, giving batches of identical content (see `rlgen.data.sampler`):
 `to_d3rlpy()` decodes every frame into memory (12,288 bytes a transition) and is the fastest to
@@ -15,12 +15,12 @@ config and seed pick the same buffer (and give the same run) everywhere.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from rlgen.core.data_dir import resolve_data_dir
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, manifest_sha256
 from rlgen.data.names import check_shard_name, inside, regular_file
@@ -33,10 +33,6 @@ IN_MEMORY_LIMIT_BYTES = 4 * 2**30
 """Largest decoded-frame size `training_buffer("auto")` loads into memory."""
 DATA_MODES = ("auto", "memory", "disk")
 """How a learner reads its data: see `Dataset.training_buffer`."""
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("RLGEN_DATA_DIR", "data"))
 
 
 class Dataset:
@@ -223,7 +219,7 @@ def resolve_dataset_path(name_or_path: str | Path, data_dir: Path | None = None)
     path = Path(name_or_path)
     if (path / MANIFEST_NAME).exists() or path.is_dir():
         return path
-    return Path(data_dir or default_data_dir()) / str(name_or_path)
+    return resolve_data_dir(data_dir) / str(name_or_path)
 
 
 def load_dataset(name_or_path: str | Path, data_dir: Path | None = None, verify: bool = True) -> Dataset:

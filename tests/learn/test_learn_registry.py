@@ -51,13 +51,6 @@ def test_configs_are_frozen_and_tuples():
         config.steps = 3  # type: ignore[misc]
 
 
-def test_device_names():
-    assert registry.resolve_device("cpu") == "cpu"
-    assert registry.resolve_device("auto") in ("cpu", "cuda:0")
-    with pytest.raises(ConfigError):
-        registry.resolve_device("tpu")
-
-
 @dataclasses.dataclass(frozen=True)
 class _ConstantConfig:
     action: int = 3

@@ -118,9 +118,13 @@ def test_settings_are_checked():
         PPOSettings(game="pong")
     with pytest.raises(ConfigError, match="minibatches"):
         PPOSettings(num_envs=3, rollout_length=3, minibatches=2)
-    with pytest.raises(ConfigError, match="unknown PPO setting"):
+    with pytest.raises(ConfigError, match="ppo.learning_rate"):
         PPOSettings().with_overrides(["learning_rate=1"])
-    assert PPOSettings().with_overrides(["lr=3e-4", "channels=[8, 16, 16]"]).channels == (8, 16, 16)
+    overridden = PPOSettings().with_overrides(["lr=3e-4", "channels=[8, 16, 16]"])
+    assert overridden.channels == (8, 16, 16) and overridden.lr == 3e-4
+    assert PPOSettings.from_dict(overridden.to_dict()) == overridden
+    with pytest.raises(ConfigError, match="ppo.num_envs"):
+        PPOSettings().with_overrides(["num_envs=many"])
 
 
 def test_online_ppo_reference(tmp_path):
