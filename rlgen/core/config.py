@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -42,6 +42,7 @@ __all__ = [
     "LevelsConfig",
     "RayConfig",
     "load_config",
+    "register_env_label",
 ]
 
 
@@ -80,11 +81,29 @@ class EnvConfig:
 
     @property
     def label(self) -> str:
-        """The environment part of dataset names: `procgen-maze-easy`, `stitch_maze`, `webshop`
-        (`webshop-attributes` etc. for a goal split other than the default `unseen`)."""
-        if self.kind == "webshop" and self.options.get("split_kind", "unseen") != "unseen":
-            return f"webshop-{self.options['split_kind']}"
-        return f"procgen-{self.game}-{self.mode}" if self.kind == "procgen" else self.kind
+        """The environment part of dataset names: `procgen-maze-easy` for Procgen, else what the
+        kind's world says of its options (`register_env_label`; `webshop-attributes`, `stitch_maze`).
+        A kind no world has registered in this process has no name yet: a `ConfigError`, never a
+        guess that could give two different datasets one name."""
+        if self.kind == "procgen":
+            return f"procgen-{self.game}-{self.mode}"
+        if self.kind not in _ENV_LABELS:
+            raise ConfigError(
+                f"env.kind: no world of kind {self.kind!r} is registered in this process, so its datasets have no name; "
+                "import rlgen.worlds (the built-in kinds) or name the module that registers it in `imports:`"
+            )
+        return _ENV_LABELS[self.kind](dict(self.options))
+
+
+_ENV_LABELS: dict[str, Callable[[dict], str]] = {}
+
+
+def register_env_label(kind: str, label: Callable[[dict], str]) -> None:
+    """How datasets of world `kind` name their environment: `label(env.options)` (`EnvConfig.label`).
+
+    `rlgen.worlds.registry.register_world` calls this with the world's `dataset_label`, so core
+    names every world's datasets while knowing none of them (Procgen, its default, aside)."""
+    _ENV_LABELS[kind] = label
 
 
 @dataclass(frozen=True)
