@@ -10,18 +10,17 @@ import torch
 
 from rlgen.core.config import BehaviourConfig, EvaluateConfig, ExperimentConfig
 from rlgen.core.typed import ConfigError
-from rlgen.policies.ppo import (
+from rlgen.policies.ppo_checkpoints import (
     CHECKPOINT_JSON,
     MODEL_FILE,
     CheckpointError,
-    PPOPolicy,
-    PPOSettings,
-    build_network,
     list_checkpoints,
     save_checkpoint,
     select_checkpoint,
-    train_ppo,
 )
+from rlgen.policies.ppo_policy import PPOPolicy, build_network
+from rlgen.policies.ppo_settings import PPOSettings
+from rlgen.policies.ppo_train import train_ppo
 from rlgen.policies.registry import check_behaviour, make_behaviour_policy
 from rlgen.policies.skill import SkillUnreachableError
 
