@@ -9,8 +9,9 @@ import json
 
 import pytest
 
-from rlgen.collect import collect_dataset, collect_shard
+from rlgen.collect import collect_dataset
 from rlgen.train import RUN_RECORD, StaleRunError, check_trained, is_trained, run_dir, run_key, train_one
+from test_hostile_storage import shards_in_process
 
 BC = "[{algo: bc, steps: %d, batch_size: 4, log_every: 2, validate_every: 0, encoder_channels: [4, 8, 8]}]"
 
@@ -22,12 +23,8 @@ def setup(tiny_config, tmp_path):
     def config(steps: int = 4):
         return tiny_config(**{"learners": BC % steps, "output_dir": str(tmp_path / "runs"), "name": "train-test"})
 
-    first = config()
-    shards = first.dataset_dir() / "shards"
-    shards.mkdir(parents=True)
-    for i in range(first.collect.num_shards):
-        collect_shard(first, i, shards)
-    return config, collect_dataset(first, progress=False)  # every shard on disk: no Ray
+    shards_in_process(config())
+    return config, collect_dataset(config(), progress=False)  # every shard on disk: no Ray
 
 
 def test_runs_are_named_by_learner_seed_and_variant(setup):

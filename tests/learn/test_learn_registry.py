@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from fixed_action import FixedAction
 
 import rlgen.learn as learn
 from rlgen.core.games import UnknownNameError
@@ -62,16 +63,8 @@ def _fit_constant(config, buffer, *, seed, device, out_dir, validate=None, show_
     return registry.TrainedLearner(algo="constant", config=config, policy=RandomPolicy(seed), out_dir=out_dir, steps=0)
 
 
-class _Constant:
-    def __init__(self, action: int) -> None:
-        self.action = action
-
-    def act(self, observations):
-        return np.full(len(observations), self.action)
-
-
 def _load_constant(out_dir, device, *, greedy=True):
-    return _Constant(json.loads((out_dir / registry.LEARNER_FILE).read_text())["action"])
+    return FixedAction(json.loads((out_dir / registry.LEARNER_FILE).read_text())["action"])
 
 
 @pytest.fixture()

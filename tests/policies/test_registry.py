@@ -4,6 +4,7 @@ of the registry, so its names leave no trace in other tests."""
 
 import numpy as np
 import pytest
+from fixed_action import FixedAction
 
 from rlgen.core.config import BehaviourConfig
 from rlgen.core.games import UnknownNameError
@@ -25,22 +26,14 @@ def _private_registry(monkeypatch):
     monkeypatch.setattr(registry, "_BEHAVIOURS", dict(registry._BEHAVIOURS))
 
 
-class Constant:
-    def __init__(self, action: int) -> None:
-        self.action = action
-
-    def act(self, observations):
-        return np.full(len(observations), self.action)
-
-
 def constant(seed, world, action=1):
-    return Constant(action)
+    return FixedAction(action)
 
 
 def test_a_registered_behaviour_is_built_with_its_options():
     register_behaviour("constant", constant, games=("maze",), options=("action",))
     policy = make_behaviour_policy(BehaviourConfig("constant", options={"action": 4}), "maze", seed=0)
-    assert isinstance(policy, Constant) and policy.action == 4
+    assert isinstance(policy, FixedAction) and policy.action == 4
     assert "constant" in behaviour_names("maze") and "constant" not in behaviour_names("coinrun")
 
 
@@ -79,7 +72,7 @@ def test_options_are_checked_by_name_before_any_work():
 def test_epsilon_and_mix_wrap_any_behaviour():
     register_behaviour("constant", constant, options=("action",))
     stepped = make_behaviour_policy(BehaviourConfig("constant", epsilon=0.5), ProcgenGame("maze", num_actions=5), seed=0)
-    assert isinstance(stepped, EpsilonMixture) and isinstance(stepped.inner, Constant) and stepped.num_actions == 5
+    assert isinstance(stepped, EpsilonMixture) and isinstance(stepped.inner, FixedAction) and stepped.num_actions == 5
     both = make_behaviour_policy(BehaviourConfig("constant", epsilon=0.5, options={"mix": 0.25}), "maze", seed=0)
     assert isinstance(both, EpisodeMixture) and both.mix == 0.25 and isinstance(both.inner, EpsilonMixture)
     plain = make_behaviour_policy(BehaviourConfig("random"), ProcgenGame("maze", num_actions=3), seed=0)
@@ -91,8 +84,8 @@ def test_a_behaviour_registered_without_mix_gets_the_option_itself():
 
     def own_mix(seed, world, mix=None):
         seen["mix"] = mix
-        return Constant(0)
+        return FixedAction(0)
 
     register_behaviour("own_mix", own_mix, options=("mix",), mix=False)
     policy = make_behaviour_policy(BehaviourConfig("own_mix", options={"mix": 0.5}), "maze", seed=0)
-    assert isinstance(policy, Constant) and seen == {"mix": 0.5}
+    assert isinstance(policy, FixedAction) and seen == {"mix": 0.5}
