@@ -129,7 +129,7 @@ def time_split(game: str, policy_kind: str, num_envs: int, transitions: int, num
     """
     import torch
 
-    from rlgen.collect import _run_episodes
+    from rlgen.collect import run_episodes
     from rlgen.data.shards import ShardWriter
     from rlgen.learn import load_policy
     from rlgen.policies.base import RandomPolicy
@@ -174,7 +174,7 @@ def time_split(game: str, policy_kind: str, num_envs: int, transitions: int, num
 
         clock["write"] = 0.0
         started = time.perf_counter()
-        _run_episodes(env, TimedPolicy(), transitions, 0, timed_add)
+        run_episodes(env, TimedPolicy(), transitions, 0, timed_add)
         loop = time.perf_counter() - started
         env.close()
         start = time.perf_counter()
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"in A-B-B-A order, times pooled (per-round ratios in the JSON row). Ray start-up "
         f"({figures['ray_start_seconds']} s) is outside the rlgen time; process start-up and Procgen's asset loading are inside both. "
         f"Ray workers ran at nice {figures['ray_worker_niceness']}, as the baseline's processes (see BENCHMARKS.md on Ray's default of 15).",
-        "The split columns come from one shard collected in this process, timed part by part (`rlgen.collect._run_episodes` "
+        "The split columns come from one shard collected in this process, timed part by part (`rlgen.collect.run_episodes` "
         "and the shard writer, as `collect_shard` runs them).",
         "Optimized in the Performance issue (measured once, 2026-11-29, two 25,000-transition shards in one process, "
         "byte-identical shards before and after): episodes are assembled straight into the shard's frame array (no "

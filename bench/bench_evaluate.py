@@ -123,9 +123,10 @@ def run_raw(kind: str, checkpoint: str, game: str, start_level: int, workers: in
 
 def run_rlgen(kind: str, checkpoint: str, game: str, workers: int, num_envs: int, episodes: int) -> dict:
     from rlgen.core.levels import LevelSplit
-    from rlgen.evaluate import evaluate_policies, make_jobs
+    from rlgen.evaluate import evaluate_policies
+    from rlgen.worlds import level_jobs
 
-    jobs = make_jobs(LevelSplit.with_diversity(200), ("test",), episodes, 1)
+    jobs = level_jobs(LevelSplit.with_diversity(200), ("test",), episodes, 1)
     started = time.perf_counter()
     records = evaluate_policies(
         {kind: policy_factory(kind, checkpoint)}, game, "easy", jobs, num_workers=workers, num_envs=num_envs, seed=0,

@@ -97,10 +97,10 @@ def cmd_datasets_list(args: argparse.Namespace) -> None:
     folder under the data directory (imports, configs' datasets)."""
     from rlgen.catalog import load_catalog
     from rlgen.core.typed import ConfigError
-    from rlgen.data.dataset import default_data_dir
+    from rlgen.core.data_dir import resolve_data_dir
     from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, frame_diversity
 
-    root = Path(args.data_dir) if args.data_dir else default_data_dir()
+    root = resolve_data_dir(args.data_dir)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
 
     def built_text(folder: Path) -> str:
@@ -183,9 +183,10 @@ def cmd_datasets_build(args: argparse.Namespace) -> None:
     import os
 
     from rlgen.catalog import build_card, load_catalog
+    from rlgen.core.data_dir import DATA_DIR_VARIABLE
 
     if args.data_dir:
-        os.environ["RLGEN_DATA_DIR"] = args.data_dir  # the config's data directory gives way to this variable
+        os.environ[DATA_DIR_VARIABLE] = args.data_dir  # --data-dir wins over the variable and the card's config (rlgen.core.data_dir)
     card = load_catalog(args.catalog).find(args.name, args.scale)
     card.require_buildable()  # before Ray starts
     started = time.perf_counter()

@@ -61,25 +61,6 @@ def shard_seeds(collect_seed: int, index: int) -> tuple[int, int]:
     return int(env_seed % (2**31 - 1)), int(policy_seed)
 
 
-def run_episodes(env, policy: Policy, quota: int, seed: int) -> list[EpisodeData]:
-    """Step `env` with `policy` for exactly `quota` transitions, as episodes (see `_run_episodes`)."""
-    episodes: list[EpisodeData] = []
-    _run_episodes(env, policy, quota, seed, lambda ep: episodes.append(_copied(ep)))
-    return episodes
-
-
-def _copied(episode: EpisodeData) -> EpisodeData:
-    """The episode with every per-step array copied out of the reused per-slot buffers: a view
-    kept past the next episode would change under its holder (actions and rewards included)."""
-    return dataclasses.replace(
-        episode,
-        observations=episode.observations.copy(),
-        actions=episode.actions.copy(),
-        rewards=episode.rewards.copy(),
-        extras={name: np.array(values, copy=True) for name, values in episode.extras.items()},
-    )
-
-
 class _OpenEpisodes:
     """Per-slot buffers of the episodes in progress: each step is stored once, in its slot's row.
 
@@ -148,7 +129,7 @@ class _OpenEpisodes:
         self.extras = {k: doubled(buf) for k, buf in self.extras.items()}
 
 
-def _run_episodes(env, policy: Policy, quota: int, seed: int, emit: Callable[[EpisodeData], None]) -> None:
+def run_episodes(env, policy: Policy, quota: int, seed: int, emit: Callable[[EpisodeData], None]) -> None:
     """Step `env` with `policy` for exactly `quota` transitions, handing each episode to `emit`.
 
     The env takes ceil(quota / num_envs) steps and every one of them is kept: on the last step
@@ -231,7 +212,7 @@ def collect_shard(config: ExperimentConfig, index: int, shard_dir: Path) -> Shar
         digests.append(frame_digests(episode.observations))  # one batch per episode, while its frames are at hand
 
     started = time.perf_counter()
-    _run_episodes(env, policy, config.collect.shard_quota(index), env_seed, emit)
+    run_episodes(env, policy, config.collect.shard_quota(index), env_seed, emit)
     env.close()
     path = Path(shard_dir) / shard_name(index)
     sha256 = writer.write(path, keep_digest=True)
@@ -264,8 +245,6 @@ class ShardCollector:
         return True
 
     def collect(self, index: int) -> ShardRecord:
-        import dataclasses
-
         import ray
 
         record = collect_shard(self.config, index, self.shard_dir)

@@ -1,7 +1,8 @@
 """Evaluation: play a policy on named, disjoint level sets, each level a fixed number of times.
 
-Every (split, level, repeat) is one job, seeded from (seed, level, repeat), so every policy
-plays exactly the same episodes' levels and the comparison between algorithms is paired. A
+Every (split, level, repeat) is one job, seeded from (seed, level, repeat)
+(`rlgen.worlds.play`, which checkpoint selection uses too), so every policy plays exactly the
+same episodes' levels and the comparison between algorithms is paired. A
 pinned environment (`ProcgenVecEnv.pinned`, or the world's own, see `rlgen.worlds`) gives each
 slot one job; a slot whose episode ends moves to the next job while the others play on, and the
 policy acts on all slots in one batched call. Which environment, which jobs (the stitching
@@ -17,93 +18,23 @@ policies) and plays its share.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import numpy as np
 
 from rlgen.core.determinism import deterministic_torch
 from rlgen.core.imports import import_modules
-from rlgen.core.levels import LevelSplit
 from rlgen.data.atomic import atomic_writer
 from rlgen.policies.base import Policy
-from rlgen.policies.rollout import play_pinned
-from rlgen.worlds import EpisodeJob, ProcgenWorld, World, level_jobs
+from rlgen.worlds import EpisodeJob, ProcgenWorld, World
+from rlgen.worlds.play import play_world_jobs
 
 PolicyFactory = Callable[[], Policy]
 
 RECORD_FIELDS = ("split", "level_seed", "episode", "return", "normalized_return", "length", "success")
 
-__all__ = [
-    "EpisodeJob", "PolicyEvaluator", "RECORD_FIELDS", "behaviour_factory", "evaluate_policies", "make_jobs",
-    "validation_scorer", "play_jobs", "play_world_jobs", "write_records",
-]
-
-
-def make_jobs(split: LevelSplit, splits: Sequence[str], levels_per_split: int | None, episodes_per_level: int) -> list[EpisodeJob]:
-    """The same job list for every policy: the first `levels_per_split` levels of each split."""
-    return level_jobs(split, splits, levels_per_split, episodes_per_level)
-
-
-def _job_seed(seed: int, job) -> int:
-    return int(np.random.SeedSequence([seed, job.level, job.repeat]).generate_state(1)[0] % (2**31 - 1))
-
-
-def play_jobs(
-    policy: Policy, game: str, mode: str, jobs: Sequence[EpisodeJob], num_envs: int = 32, seed: int = 0
-) -> list[dict]:
-    """Play every job once with `policy` on Procgen `game` / `mode` in this process (see `play_world_jobs`)."""
-    return play_world_jobs(policy, ProcgenWorld(game, mode), jobs, num_envs, seed)
-
-
-def play_world_jobs(policy: Policy, world: World, jobs: Sequence, num_envs: int = 32, seed: int = 0) -> list[dict]:
-    """Play every job once with `policy` in `world`, in this process; one record per job, in job order."""
-    if not jobs:
-        return []
-    seeds = [_job_seed(seed, j) for j in jobs]
-    slots = min(num_envs, len(jobs))
-    env = world.pinned_env(jobs[:slots], seeds[:slots])
-    try:
-        outcomes = play_pinned(policy, env, jobs, seeds, world.repin)
-    finally:
-        env.close()
-    records = []
-    for job, outcome in zip(jobs, outcomes):
-        if outcome.level_seed != job.level:
-            raise RuntimeError(f"a slot played level {outcome.level_seed} for a job on level {job.level}")
-        records.append({
-            "split": job.split,
-            "level_seed": job.level,
-            "episode": job.repeat,
-            "return": outcome.episode_return,
-            "normalized_return": float(world.score(outcome.episode_return)),
-            "length": outcome.length,
-            "success": outcome.success,
-            **world.task_columns(job),
-        })  # fmt: skip
-    return records
-
-
-def validation_scorer(
-    game: str, mode: str, jobs: Sequence, num_envs: int = 32, seed: int = 0, *, world: World | None = None
-) -> Callable[[Policy], np.ndarray]:
-    """A `validate(policy) -> (E,) per-episode returns` for checkpoint selection (give it
-    validation jobs only); every call plays the same jobs with the same environment seeds, so
-    checkpoints compare paired (`rlgen.learn.selection`).
-
-    `world` replaces Procgen `game` / `mode` for other environments (the stitching maze's return
-    is 1 for a reached goal, else 0).
-    """
-    if any(job.split != "validation" for job in jobs):
-        raise ValueError("model selection may only look at validation levels")
-    world = world or ProcgenWorld(game, mode)
-
-    def returns(policy: Policy) -> np.ndarray:
-        return np.array([r["return"] for r in play_world_jobs(policy, world, jobs, num_envs, seed)], dtype=np.float64)
-
-    return returns
+__all__ = ["PolicyEvaluator", "RECORD_FIELDS", "evaluate_policies", "write_records"]
 
 
 class PolicyEvaluator:
@@ -204,9 +135,3 @@ def write_records(path: Path, records: Iterable[dict], extra: dict) -> None:
     with atomic_writer(path) as f:
         f.write(buf.getvalue().encode())
 
-
-def behaviour_factory(config, game: str | World, seed: int) -> PolicyFactory:
-    """The behaviour policy `config` as a factory, for Procgen `game` or for a world."""
-    if isinstance(game, str):
-        game = ProcgenWorld(game, "easy")
-    return functools.partial(game.behaviour_policy, config, seed)

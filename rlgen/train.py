@@ -30,9 +30,9 @@ from rlgen.core.levels import LevelSplit
 from rlgen.data.atomic import atomic_write_bytes
 from rlgen.data.dataset import load_dataset
 from rlgen.data.lock import LOCK_NAME, folder_lock
-from rlgen.evaluate import validation_scorer
 from rlgen.ray_session import gpus_for_device
 from rlgen.worlds import world_of
+from rlgen.worlds.play import validation_scorer
 
 RUN_RECORD = "run.json"
 
@@ -175,7 +175,7 @@ def _train_locked(config: ExperimentConfig, spec: LearnerSpec, seed: int, datase
     if getattr(algo_config, "validate_every", 0):
         world = world_of(config)
         jobs = world.jobs(split, ("validation",), config.evaluate.selection_levels, 1)
-        validate = validation_scorer(config.env.game, config.env.mode, jobs, config.evaluate.envs_per_worker, seed, world=world)
+        validate = validation_scorer(world, jobs, config.evaluate.envs_per_worker, seed)
     out = run_dir(config, spec, seed, variant)
     if is_trained(config, spec, seed, dataset.sha256, variant):  # finished by another process since train_all looked
         return json.loads((out / RUN_RECORD).read_text())

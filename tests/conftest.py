@@ -16,6 +16,28 @@ def _isolated_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
 
 
+@pytest.fixture
+def tiny_config():
+    """`tiny_config(**overrides)`: a small random-play maze experiment (levels [0, 5), 400
+    transitions in shards of 200, 4 envs per actor, 2 Ray CPUs), `overrides` by dotted key
+    (`tiny_config(**{"collect.transitions": 800})`), as `--set` gives them."""
+    from rlgen.core.config import ExperimentConfig
+
+    def make(**overrides) -> ExperimentConfig:
+        items = {
+            "levels.train": 5,
+            "collect.transitions": 400,
+            "collect.shard_transitions": 200,
+            "collect.envs_per_worker": 4,
+            "collect.num_workers": 2,
+            "ray.num_cpus": 2,
+            **overrides,
+        }
+        return ExperimentConfig().with_overrides([f"{k}={v}" for k, v in items.items()])
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def ray_local():
     """An embedded 2-CPU Ray on loopback, its session files in a short temporary folder."""

@@ -1,6 +1,7 @@
 """A world and a behaviour policy of one's own, in one file named in a config's `imports:`.
 
-This is README's "Bring your own world" example, and `tests/test_plugins.py` runs it through
+README's "Bring your own world" and "Bring your own behaviour policy" quote it verbatim
+(`tests/test_readme.py` checks), and `tests/test_plugins.py` runs it through
 the whole pipeline (Ray collection actors, BC, Ray evaluation actors, the report) with no edit to
 rlgen. The world: a corridor of 3 to 7 cells (the level seed sets its length); the agent starts
 in cell 0 and is paid 1 for reaching the last cell. Observations are (2,) uint8: (position,
@@ -83,6 +84,9 @@ class CorridorWorld(WorldBase):
         return CorridorVecEnv(len(jobs), 0, 1, pinned=[job.level for job in jobs])
 
 
+register_world("corridor", CorridorWorld)
+
+
 class Walker:
     """Steps right with probability `p_right`, else left: a behaviour of a chosen skill."""
 
@@ -93,5 +97,4 @@ class Walker:
         return (self.rng.random(len(observations)) < self.p_right).astype(np.int64)
 
 
-register_world("corridor", CorridorWorld)
 register_behaviour("walker", lambda seed, world, p_right=0.8: Walker(seed, p_right), games=("corridor",), options=("p_right",))

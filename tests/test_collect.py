@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from rlgen.collect import collect_dataset, collect_shard, shard_name
-from rlgen.core.config import ExperimentConfig
 from rlgen.data.dataset import load_dataset
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import DatasetManifest, distinct_by_level, diversity_section, frame_diversity, union_by_level
@@ -14,21 +13,12 @@ from rlgen.data.shards import frame_digests, read_shard
 from rlgen_envs import episode_step_limit
 
 
-def tiny_config(**overrides) -> ExperimentConfig:
-    items = {
-        "levels.train": 5,
-        "collect.transitions": 1500,
-        "collect.shard_transitions": 600,
-        "collect.envs_per_worker": 4,
-        "collect.num_workers": 2,
-        "ray.num_cpus": 2,
-        **overrides,
-    }
-    return ExperimentConfig().with_overrides([f"{k}={v}" for k, v in items.items()])
+THREE_SHARDS = {"collect.transitions": 1500, "collect.shard_transitions": 600}
+"""Two full shards and a remainder."""
 
 
-def test_shard_is_exact_complete_and_deterministic(tmp_path):
-    config = tiny_config()
+def test_shard_is_exact_complete_and_deterministic(tmp_path, tiny_config):
+    config = tiny_config(**THREE_SHARDS)
     (tmp_path / "a").mkdir()
     record = collect_shard(config, 1, tmp_path / "a")
     again = collect_shard(config, 1, tmp_path)
@@ -52,7 +42,7 @@ def test_shard_is_exact_complete_and_deterministic(tmp_path):
     assert other.sha256 != record.sha256  # shards are seeded apart
 
 
-def test_planner_collects_expert_episodes(tmp_path):
+def test_planner_collects_expert_episodes(tmp_path, tiny_config):
     config = tiny_config(**{"collect.policy": "{name: maze_planner}"})
     record = collect_shard(config, 0, tmp_path)
     full = [r for r, p in zip(record.returns, record.partial) if not p]
@@ -60,8 +50,8 @@ def test_planner_collects_expert_episodes(tmp_path):
     assert record.stats["seconds"] > 0
 
 
-def test_collect_with_ray_resume_and_corruption(ray_local, tmp_path):
-    config = tiny_config()
+def test_collect_with_ray_resume_and_corruption(ray_local, tmp_path, tiny_config):
+    config = tiny_config(**THREE_SHARDS)
     dataset = collect_dataset(config, progress=False)
     manifest = dataset.manifest
     assert manifest.transitions == 1500 and len(manifest.shards) == 3
@@ -102,12 +92,12 @@ def test_collect_with_ray_resume_and_corruption(ray_local, tmp_path):
 
     # The same folder with a different collection config is refused.
     with pytest.raises(DatasetError, match="different config"):
-        bad = tiny_config(**{"collect.envs_per_worker": 8})
+        bad = tiny_config(**THREE_SHARDS, **{"collect.envs_per_worker": 8})
         (root / "collect.json").write_text(json.dumps({"other": 1}))
         collect_dataset(bad, progress=False)
 
 
-def test_dataset_to_d3rlpy(ray_local):
+def test_dataset_to_d3rlpy(ray_local, tiny_config):
     dataset = collect_dataset(tiny_config(), progress=False)
     buffer = dataset.to_d3rlpy()
     assert buffer.dataset_info.action_size == 15
@@ -136,7 +126,7 @@ def test_distinct_frames_union_across_shards_and_levels():
         distinct_by_level(digests, level_seeds=[3], lengths=[5])
 
 
-def test_manifest_without_diversity_loads_as_unknown(tmp_path):
+def test_manifest_without_diversity_loads_as_unknown(tmp_path, tiny_config):
     shard = {"name": "shard-00000.npz", "sha256": "0" * 64, "episodes": 1, "transitions": 2,
              "level_seeds": [0], "returns": [0.0], "lengths": [2], "partial": [False]}  # fmt: skip
     old = {
@@ -149,25 +139,3 @@ def test_manifest_without_diversity_loads_as_unknown(tmp_path):
     assert manifest.diversity is None and frame_diversity(manifest) is None and frame_diversity(tmp_path) is None
     assert "diversity" not in manifest.to_dict()  # rewritten, it stays as it was
     assert frame_diversity({**old, "diversity": {"distinct_frames": 2}}) == {"distinct_frames": 2}
-
-
-def test_run_episodes_hands_out_episodes_that_later_steps_do_not_change():
-    """Episodes are built in per-slot buffers that the next episodes reuse; what `run_episodes`
-    returns must be copies, actions and rewards as well as frames."""
-    from rlgen.collect import _run_episodes, run_episodes
-    from rlgen.policies.base import RandomPolicy
-    from rlgen_envs import ProcgenVecEnv
-
-    def fresh():
-        return ProcgenVecEnv("maze", num_envs=2, start_level=0, num_levels=3, seed=5), RandomPolicy(seed=5)
-
-    env, policy = fresh()
-    kept = run_episodes(env, policy, 1200, seed=5)
-    env, policy = fresh()
-    copied = []
-    _run_episodes(env, policy, 1200, 5, lambda ep: copied.append((ep.observations.copy(), ep.actions.copy(), ep.rewards.copy())))
-    assert len(kept) == len(copied) > 2
-    for episode, (frames, actions, rewards) in zip(kept, copied):
-        np.testing.assert_array_equal(episode.actions, actions)
-        np.testing.assert_array_equal(episode.rewards, rewards)
-        np.testing.assert_array_equal(episode.observations, frames)

@@ -14,7 +14,7 @@ from rlgen.data.dataset import load_dataset
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import manifest_sha256
 from rlgen.data.shards import ShardReader, digest_path
-from test_hostile_storage import CLI_OVERRIDES, QUICKSTART, cli_config, tiny_config
+from test_hostile_storage import CLI_OVERRIDES, QUICKSTART, cli_config
 
 
 def _flip_a_frame_bit(path) -> None:
@@ -26,7 +26,7 @@ def _flip_a_frame_bit(path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_resume_collects_again_every_shard_its_writer_cannot_vouch_for(ray_local):
+def test_resume_collects_again_every_shard_its_writer_cannot_vouch_for(ray_local, tiny_config):
     """An interrupted collection left four shards: one intact; one with a bit flipped in its
     compressed frames; one overwritten by another, valid shard (readable, consistent, wrong);
     one without the writer's digest. Resume used to rehash the files as they were and accept the

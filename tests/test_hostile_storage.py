@@ -30,17 +30,6 @@ from rlgen.data.shards import ShardReader, ShardWriter, digest_path, file_sha256
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tiny_config(**overrides) -> ExperimentConfig:
-    items = {
-        "levels.train": 5,
-        "collect.transitions": 400,
-        "collect.shard_transitions": 200,
-        "collect.envs_per_worker": 4,
-        **overrides,
-    }
-    return ExperimentConfig().with_overrides([f"{k}={v}" for k, v in items.items()])
-
-
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
 CLI_SETS = [
     "levels.train=5", "collect.transitions=400", "collect.shard_transitions=200", "collect.envs_per_worker=4",
@@ -63,14 +52,14 @@ def shards_in_process(config: ExperimentConfig) -> Path:
     return shard_dir
 
 
-def test_writer_keeps_the_digest_it_computed_beside_the_shard(tmp_path):
+def test_writer_keeps_the_digest_it_computed_beside_the_shard(tmp_path, tiny_config):
     record = collect_shard(tiny_config(), 0, tmp_path)
     path = tmp_path / shard_name(0)
     assert digest_path(path).read_text() == f"{record.sha256}  {path.name}\n"  # `sha256sum -c` format
     assert written_digest(path) == record.sha256 == file_sha256(path)
 
 
-def test_a_flipped_bit_in_compressed_frames_is_refused_not_decoded(tmp_path):
+def test_a_flipped_bit_in_compressed_frames_is_refused_not_decoded(tmp_path, tiny_config):
     """Without zstd's content checksum 82% of such flips decoded silently to other pixels."""
     collect_shard(tiny_config(), 0, tmp_path)
     path = tmp_path / shard_name(0)
@@ -90,8 +79,9 @@ def test_a_flipped_bit_in_compressed_frames_is_refused_not_decoded(tmp_path):
     assert read_shard(path).num_transitions == 200
 
 
-def test_shards_written_before_chunk_checksums_still_load(tmp_path):
-    episodes = list(read_shard(_one_shard(tmp_path)).episodes())
+def test_shards_written_before_chunk_checksums_still_load(tmp_path, tiny_config):
+    collect_shard(tiny_config(), 0, tmp_path)
+    episodes = list(read_shard(tmp_path / shard_name(0)).episodes())
     legacy = ShardWriter(episodes[0].observations.shape[1:])
     legacy._compressor = zstandard.ZstdCompressor(level=1)  # frames as rlgen wrote them before: no checksum
     for ep in episodes:
@@ -100,11 +90,6 @@ def test_shards_written_before_chunk_checksums_still_load(tmp_path):
     old = read_shard(tmp_path / "old.npz")
     new = read_shard(tmp_path / shard_name(0))
     assert np.array_equal(old.observations, new.observations) and np.array_equal(old.actions, new.actions)
-
-
-def _one_shard(tmp_path: Path) -> Path:
-    collect_shard(tiny_config(), 0, tmp_path)
-    return tmp_path / shard_name(0)
 
 
 def test_full_disk_is_one_line_naming_the_file_and_a_rerun_finishes(monkeypatch, capsys):
@@ -165,7 +150,7 @@ def _release(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def test_second_collection_into_a_locked_dataset_stops_at_once_naming_the_holder():
+def test_second_collection_into_a_locked_dataset_stops_at_once_naming_the_holder(tiny_config):
     """Two collections into one folder: the second used to sweep away the first's in-flight files."""
     config = tiny_config()
     root = shards_in_process(config).parent

@@ -93,3 +93,17 @@ def test_packages_import_each_other_one_way():
     package_edges = {(_package(m), _package(t)) for m, targets in edges.items() for t in targets}
     cycles = {tuple(sorted((a, b))) for a, b in package_edges if a != b and (b, a) in package_edges}
     assert cycles == KNOWN_PACKAGE_CYCLES, f"new: {cycles - KNOWN_PACKAGE_CYCLES}; gone: {KNOWN_PACKAGE_CYCLES - cycles}"
+
+
+def test_collection_training_and_evaluation_import_none_of_each_other():
+    """The stages meet in `rlgen.experiment`, `rlgen.sweep` and the CLI, which compose them:
+    training selects checkpoints with `rlgen.worlds.play`, not through the evaluation stage."""
+    stages = ("rlgen.collect", "rlgen.train", "rlgen.evaluate")
+
+    def stage(module: str) -> str | None:
+        return next((s for s in stages if module == s or module.startswith(s + ".")), None)
+
+    crossing = sorted(
+        f"{m} -> {t}" for m, targets in _graph().items() for t in targets if stage(m) and stage(t) and stage(m) != stage(t)
+    )
+    assert not crossing, crossing

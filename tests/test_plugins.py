@@ -17,12 +17,12 @@ from rlgen.worlds import register_world, world_kinds, world_of
 
 CORRIDOR = {
     "name": "corridor",
-    "imports": ["corridor_world"],
+    "imports": ["corridor_world", "table_learner"],
     "env": {"kind": "corridor"},
     "levels": {"train": 5},
     "collect": {"policy": {"name": "walker", "options": {"p_right": 0.9}}, "transitions": 800, "shard_transitions": 400,
                 "num_workers": 2, "envs_per_worker": 4},
-    "learners": [{"algo": "bc", "steps": 30, "batch_size": 16, "validate_every": 0}],
+    "learners": [{"algo": "bc", "steps": 30, "batch_size": 16, "validate_every": 0}, {"algo": "table"}],
     "evaluate": {"levels_per_split": 4, "num_workers": 2, "envs_per_worker": 4},
 }
 
@@ -80,15 +80,19 @@ def test_collection_actors_import_the_behaviour_module(ray_local, tmp_path):
 
 @pytest.mark.slow
 def test_rlgen_run_on_a_world_of_ones_own(ray_local, tmp_path, capsys):
-    """`rlgen run` collects, trains BC, evaluates and reports in a world registered from `imports:`."""
+    """`rlgen run` collects, trains BC and a learner of one's own, evaluates and reports in a world
+    registered from `imports:`."""
     assert main(["run", write_config(tmp_path, CORRIDOR), "--quiet"]) == 0
     run = tmp_path / "runs" / "corridor"
     with open(run / "report" / "report.csv") as f:
         rows = list(csv.DictReader(f))
-    assert {r["policy"] for r in rows} == {"bc", "random", "behaviour"}
+    assert {r["policy"] for r in rows} == {"bc", "table", "random", "behaviour"}
     with open(run / "eval" / "reference-behaviour.csv") as f:
         records = list(csv.DictReader(f))
     assert {r["game"] for r in records} == {"corridor"} and {r["split"] for r in records} == {"train", "validation", "test"}
     assert np.mean([float(r["success"] == "True") for r in records]) > 0.5  # the walker mostly reaches the end
+    with open(run / "eval" / "table-seed0.csv") as f:
+        table = list(csv.DictReader(f))
+    assert np.mean([float(r["success"] == "True") for r in table]) >= 0.9  # the data's most frequent move: right
     dataset = load_config(write_config(tmp_path, CORRIDOR)).dataset_name
     assert dataset == "corridor-L5-walker-800-s0-v3"

@@ -164,14 +164,6 @@ class ProcgenVecEnv(gymnasium.vector.VectorEnv):
         """Each environment's full saved state (level, entities, random generator): about 20-40 KB."""
         return [state for env in self._envs for state in env.callmethod("get_state")]
 
-    def set_states(self, states: Sequence[bytes]) -> None:
-        if len(states) != self.num_envs:
-            raise ValueError(f"expected {self.num_envs} states, got {len(states)}")
-        offset = 0
-        for env in self._envs:
-            env.callmethod("set_state", list(states[offset : offset + env.num]))
-            offset += env.num
-
     # -- internals -----------------------------------------------------------------------------
 
     def _make(self, start: int, count: int, num: int, seed: int):

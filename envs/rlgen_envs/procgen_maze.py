@@ -96,16 +96,6 @@ def parse_maze_state(state: bytes) -> MazeState:
     )
 
 
-def maze_waypoint(state: bytes) -> tuple[int, int, int]:
-    """(level seed, row, col) of the mouse in a saved maze state."""
-    return parse_maze_state(state).waypoint
-
-
-def maze_waypoints(states: list[bytes]) -> np.ndarray:
-    """(n, 3) int64 waypoints of a batch of saved states (e.g. `ProcgenVecEnv.get_states()`)."""
-    return np.array([parse_maze_state(s).waypoint for s in states], dtype=np.int64).reshape(-1, 3)
-
-
 def cell_pixel_box(parsed: MazeState, cell: tuple[int, int], frame_size: int = 64) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) pixel bounds (exclusive ends) of `cell` in the observed frame.
 

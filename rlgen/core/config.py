@@ -13,10 +13,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
+from rlgen.core.data_dir import resolve_data_dir
+from rlgen.core.device import check_device
 from rlgen.core.games import check_game
 from rlgen.core.levels import (
     DEFAULT_TEST_COUNT,
@@ -26,7 +28,7 @@ from rlgen.core.levels import (
     LevelSet,
     LevelSplit,
 )
-from rlgen.core.typed import ConfigError, from_dict, to_dict
+from rlgen.core.typed import ConfigError, apply_overrides, from_dict, to_dict
 
 __all__ = [
     "AugmentConfig",
@@ -41,6 +43,7 @@ __all__ = [
     "RayConfig",
     "TrainConfig",
     "load_config",
+    "register_env_label",
 ]
 
 
@@ -79,11 +82,29 @@ class EnvConfig:
 
     @property
     def label(self) -> str:
-        """The environment part of dataset names: `procgen-maze-easy`, `stitch_maze`, `webshop`
-        (`webshop-attributes` etc. for a goal split other than the default `unseen`)."""
-        if self.kind == "webshop" and self.options.get("split_kind", "unseen") != "unseen":
-            return f"webshop-{self.options['split_kind']}"
-        return f"procgen-{self.game}-{self.mode}" if self.kind == "procgen" else self.kind
+        """The environment part of dataset names: `procgen-maze-easy` for Procgen, else what the
+        kind's world says of its options (`register_env_label`; `webshop-attributes`, `stitch_maze`).
+        A kind no world has registered in this process has no name yet: a `ConfigError`, never a
+        guess that could give two different datasets one name."""
+        if self.kind == "procgen":
+            return f"procgen-{self.game}-{self.mode}"
+        if self.kind not in _ENV_LABELS:
+            raise ConfigError(
+                f"env.kind: no world of kind {self.kind!r} is registered in this process, so its datasets have no name; "
+                "import rlgen.worlds (the built-in kinds) or name the module that registers it in `imports:`"
+            )
+        return _ENV_LABELS[self.kind](dict(self.options))
+
+
+_ENV_LABELS: dict[str, Callable[[dict], str]] = {}
+
+
+def register_env_label(kind: str, label: Callable[[dict], str]) -> None:
+    """How datasets of world `kind` name their environment: `label(env.options)` (`EnvConfig.label`).
+
+    `rlgen.worlds.registry.register_world` calls this with the world's `dataset_label`, so core
+    names every world's datasets while knowing none of them (Procgen, its default, aside)."""
+    _ENV_LABELS[kind] = label
 
 
 @dataclass(frozen=True)
@@ -370,7 +391,7 @@ class ExperimentConfig:
     output_dir: str = "runs"
     """Where runs (checkpoints, evaluations, reports) go, relative to the working directory."""
     data_dir: str = "data"
-    """Where datasets go; $RLGEN_DATA_DIR overrides it."""
+    """Where datasets go; $RLGEN_DATA_DIR overrides it (`rlgen.core.data_dir` has the whole rule)."""
     device: str = "cpu"
     """Torch device for training and inference: cpu, cuda:0, or auto."""
     imports: tuple[str, ...] = ()
@@ -399,9 +420,7 @@ class ExperimentConfig:
         return Path(self.output_dir) / self.name
 
     def dataset_dir(self) -> Path:
-        import os
-
-        return Path(os.environ.get("RLGEN_DATA_DIR", self.data_dir)) / self.dataset_name
+        return resolve_data_dir(configured=self.data_dir) / self.dataset_name
 
     @property
     def augmented_dataset_name(self) -> str | None:
@@ -423,33 +442,8 @@ class ExperimentConfig:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def with_overrides(self, overrides: list[str]) -> ExperimentConfig:
-        """Apply `section.key=value` overrides (values parsed as YAML) and re-validate."""
-        data = self.to_dict()
-        for item in overrides:
-            key, sep, raw = item.partition("=")
-            if not sep:
-                raise ConfigError(f"override {item!r} must look like section.key=value")
-            target = data
-            parts = key.split(".")
-            for part in parts[:-1]:
-                if not isinstance(target.get(part), dict):
-                    raise ConfigError(f"override {item!r}: {part!r} is not a config section")
-                target = target[part]
-            target[parts[-1]] = yaml.safe_load(raw)
-        return from_dict(ExperimentConfig, _learners_to_specs(data))
-
-
-DEVICE_HELP = "'cpu', 'cuda', 'cuda:N' or 'auto' (the first GPU when there is one, else the CPU)"
-
-
-def check_device(device: str) -> None:
-    """Refuse a device name torch would refuse, when the config is read (not in a Ray task after
-    the collection): the same rule as `rlgen.learn.registry.resolve_device`, without torch.
-    Whether the named GPU exists is checked where training runs (it may be another node)."""
-    kind, sep, index = device.partition(":")
-    if device == "auto" or (kind in ("cpu", "cuda") and (not sep or index.isdigit())):
-        return
-    raise ConfigError(f"device: {device!r} is not a torch device rlgen uses; give {DEVICE_HELP}")
+        """Apply `section.key=value` overrides (`rlgen.core.typed.apply_overrides`) and re-validate."""
+        return from_dict(ExperimentConfig, _learners_to_specs(apply_overrides(self.to_dict(), overrides)))
 
 
 def _structure_label(params: Any) -> str:

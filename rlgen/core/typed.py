@@ -8,9 +8,12 @@ defaults and docstrings are the spec, and every error names the full key path
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
-from typing import Any, TypeVar
+from typing import Any, Sequence, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 
@@ -39,6 +42,36 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path or 'config'}: {exc}") from exc
+
+
+def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
+    """`data` (plain config data, as `to_dict` gives it) with `KEY=VALUE` overrides applied, as
+    every `--set` of the command line gives them: a dotted KEY (`collect.transitions`) walks into
+    sections, VALUE is read as YAML (`3e-4` is a number, as YAML 1.2 reads it, not the string
+    PyYAML's YAML 1.1 makes of it). Only the shape is checked here; `from_dict` then checks keys
+    and types, so a typo fails there, naming itself."""
+    data = dict(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. collect.transitions=5000)")
+        *sections, name = key.split(".")
+        target = data
+        for part in sections:
+            if not isinstance(target.get(part), dict):
+                raise ConfigError(f"--set {item!r}: {part!r} is not a config section")
+            target[part] = target = dict(target[part])
+        target[name] = yaml.load(raw, Loader=_OverrideLoader)
+    return data
+
+
+class _OverrideLoader(yaml.SafeLoader):
+    """YAML for `--set` values: safe, and `1e-4` / `3E5` are floats (YAML 1.2), not strings."""
+
+
+_OverrideLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"), list("-+0123456789.")
+)
 
 
 def to_dict(obj: Any) -> Any:

@@ -1,8 +1,10 @@
-"""Atomic file writes: a temporary name in the same folder, fsync, rename.
+"""Atomic writes, the one implementation rlgen has: a temporary name in the same folder, fsync, rename.
 
-A reader never sees a half-written shard or manifest under its final name; a crash leaves at
-most a temporary file (`.tmp-*`), which collection sweeps away when it starts (holding the
-dataset folder's lock, so never another collection's file in flight).
+`atomic_writer` / `atomic_write_bytes` write a file, `atomic_folder` builds a folder (a PPO
+checkpoint). A reader never sees a half-written shard, manifest or checkpoint under its final
+name; a crash leaves at most a temporary file or folder (`.tmp-*`), which collection (and PPO
+training, for its checkpoints) sweeps away when it starts (holding the dataset folder's lock, so
+never another collection's file in flight).
 
 A full disk (or quota) while writing is a `NoSpaceError`: an `OSError` whose message names the
 file, the space left on its file system and what to do, instead of a bare errno deep inside a
@@ -91,6 +93,25 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     with atomic_writer(path) as f:
         f.write(data)
+
+
+@contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """A fresh temporary folder beside `path` to build in; on success it replaces `path` (a
+    previous folder there is removed first), on failure it is removed. Write its files with
+    `atomic_writer`, so they are fsynced before the rename makes them visible."""
+    path = Path(path)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def remove_stray_temporaries(folder: Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """Loading a dataset: verify checksums, iterate episodes, build a d3rlpy replay buffer or sampler.
 
 A dataset is a folder: `manifest.json` plus `shards/shard-NNNNN.npz`. It is found by path, or by
-name under the data directory ($RLGEN_DATA_DIR, else ./data).
+name under the data directory (`rlgen.core.data_dir`: a given `data_dir`, else $RLGEN_DATA_DIR, else ./data).
 
 Two buffers train the learners, giving batches of identical content (see `rlgen.data.sampler`):
 `to_d3rlpy()` decodes every frame into memory (12,288 bytes a transition) and is the fastest to
@@ -15,12 +15,12 @@ config and seed pick the same buffer (and give the same run) everywhere.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from rlgen.core.data_dir import resolve_data_dir
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import MANIFEST_NAME, DatasetManifest, ShardRecord, manifest_sha256
 from rlgen.data.names import check_shard_name, inside, regular_file
@@ -33,10 +33,6 @@ IN_MEMORY_LIMIT_BYTES = 4 * 2**30
 """Largest decoded-frame size `training_buffer("auto")` loads into memory."""
 DATA_MODES = ("auto", "memory", "disk")
 """How a learner reads its data: see `Dataset.training_buffer`."""
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("RLGEN_DATA_DIR", "data"))
 
 
 class Dataset:
@@ -84,18 +80,22 @@ class Dataset:
             try:
                 regular_file(path, manifest_path)
             except FileNotFoundError:
-                raise DatasetError(
-                    f"shard {path} listed in {manifest_path} is missing; "
-                    "rerun the collection command that built this dataset to re-create it"
-                ) from None
+                raise DatasetError(f"shard {path} listed in {manifest_path} is missing; {self._rebuild_advice()}") from None
             actual = file_sha256(path)
             if actual != record.sha256:
                 raise DatasetError(
                     f"shard {path} is corrupt: sha256 {actual[:16]}... does not match the manifest's "
-                    f"{record.sha256[:16]}...; delete it and rerun the collection command to re-collect it"
+                    f"{record.sha256[:16]}...; {self._rebuild_advice(delete=True)}"
                 )
-            _check_stored_members(path)
+            _check_stored_members(path, self._rebuild_advice(delete=True))
             self._check_episodes(record, ShardReader(path).episode_arrays(), path)
+
+    def _rebuild_advice(self, delete: bool = False) -> str:
+        """What rebuilds a shard: rerunning the collection that made it (which repairs a finished
+        dataset in place), or for an imported dataset (its config names a `source`) the import."""
+        if "source" in self.manifest.config:
+            return f"delete the dataset folder {self.root} and rerun the import that built it ({self.manifest.config['source']})"
+        return ("delete it and " if delete else "") + "rerun the collection command that built this dataset to re-create it"
 
     def _check_episodes(self, record: ShardRecord, arrays: dict[str, np.ndarray], path: Path) -> None:
         """The shard's per-episode arrays against the manifest's record of it."""
@@ -114,6 +114,10 @@ class Dataset:
                 f"{where}: shard {record.name} lists level seed {record.level_seeds[first]} for episode {first}, "
                 f"{path} holds level {seeds[first]}; {fix}"
             )
+        train = self.manifest.levels.train
+        outside = sorted({seed for seed in seeds if seed not in train})
+        if outside:
+            raise DatasetError(f"{where}: shard {record.name} holds episodes on level(s) {outside[:5]} outside its training levels {train}; {fix}")
         partial = [bool(x) for x in arrays["partial"]]
         if partial != list(record.partial):
             raise DatasetError(f"{where}: shard {record.name}'s partial flags differ from those in {path}; {fix}")
@@ -202,7 +206,7 @@ class Dataset:
         return self.sampler(seed)
 
 
-def _check_stored_members(path: Path) -> None:
+def _check_stored_members(path: Path, advice: str) -> None:
     """Refuse a shard whose zip members are compressed: rlgen stores them plain, so each member's
     size is bounded by the file's, and reading the small arrays cannot inflate without bound."""
     import zipfile
@@ -211,7 +215,7 @@ def _check_stored_members(path: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             packed = [i.filename for i in zf.infolist() if i.compress_type != zipfile.ZIP_STORED or i.file_size != i.compress_size]
     except (zipfile.BadZipFile, OSError) as exc:
-        raise DatasetError(f"shard {path} cannot be read ({type(exc).__name__}: {exc}); delete it and rerun the collection to re-create it") from exc
+        raise DatasetError(f"shard {path} cannot be read ({type(exc).__name__}: {exc}); {advice}") from exc
     if packed:
         raise DatasetError(
             f"shard {path}: members {packed[:3]} are compressed inside the zip; rlgen shards store every member plain "
@@ -223,7 +227,7 @@ def resolve_dataset_path(name_or_path: str | Path, data_dir: Path | None = None)
     path = Path(name_or_path)
     if (path / MANIFEST_NAME).exists() or path.is_dir():
         return path
-    return Path(data_dir or default_data_dir()) / str(name_or_path)
+    return resolve_data_dir(data_dir) / str(name_or_path)
 
 
 def load_dataset(name_or_path: str | Path, data_dir: Path | None = None, verify: bool = True) -> Dataset:

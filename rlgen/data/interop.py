@@ -63,8 +63,9 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from rlgen.core.data_dir import resolve_data_dir
 from rlgen.core.levels import LevelSplit
-from rlgen.data.dataset import SHARDS_DIR, Dataset, default_data_dir, load_dataset
+from rlgen.data.dataset import SHARDS_DIR, Dataset, load_dataset
 from rlgen.data.errors import DatasetError
 from rlgen.data.manifest import DatasetManifest, ShardRecord
 from rlgen.data.names import check_name, check_shard_name, inside, regular_file, unique_names
@@ -195,10 +196,10 @@ def write_dataset(
 
 
 def new_dataset_root(data_dir: str | Path | None, name: str, where: str | Path) -> Path:
-    """Where a new dataset `name` goes: the data directory (default `default_data_dir()`) joined
+    """Where a new dataset `name` goes: the data directory (`rlgen.core.data_dir.resolve_data_dir`) joined
     with `name`, which must be a safe name (`rlgen.data.names`) and stay inside it. `where` is the
     file or argument the name came from, for the error."""
-    base = Path(data_dir) if data_dir is not None else default_data_dir()
+    base = resolve_data_dir(data_dir)
     return inside(base, check_name(name, "dataset", where), where=where)
 
 

@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
 
+from rlgen.core.device import resolve_device
 from rlgen.core.games import UnknownNameError
 from rlgen.core.imports import import_modules
 from rlgen.core.typed import ConfigError, from_dict
@@ -224,31 +224,6 @@ def load_policy(out_dir: str | Path, device: str = "cpu", *, greedy: bool = True
     if entry.load_fn is None:
         raise ValueError(f"learner {algo!r} registered no load_fn, so its checkpoints cannot be reloaded")
     return entry.load_fn(out, resolve_device(device), greedy=greedy)
-
-
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda:0" when a GPU is visible, else "cpu" (with a warning: a run meant for a GPU
-    would otherwise train for hours on the CPU without a word); "cuda" -> "cuda:0"; "cpu:N" -> "cpu"."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda:0"
-        warnings.warn(
-            f"device 'auto': torch {torch.__version__} sees no GPU, so rlgen trains on the CPU; for a GPU install a CUDA "
-            "build of torch (README, Install), or set device: cpu to silence this",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return "cpu"
-    kind, _, index = device.partition(":")
-    if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
-        raise ConfigError(f"device {device!r} is not one of 'auto', 'cpu', 'cuda', 'cuda:N'")
-    if kind == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} was asked for but torch sees no GPU; use 'cpu' or 'auto'")
-        if int(index or 0) >= torch.cuda.device_count():
-            raise ConfigError(f"device {device!r}: torch sees only {torch.cuda.device_count()} GPU(s)")
-        return f"cuda:{index or 0}"
-    return "cpu"
 
 
 def _entry_for_config(algo_config: Any) -> LearnerEntry:

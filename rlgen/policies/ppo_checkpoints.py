@@ -12,14 +12,13 @@ expert's, as the generalization-gap paper did. Nothing here imports torch at imp
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from rlgen.core.typed import ConfigError
+from rlgen.data.atomic import atomic_folder, atomic_write_bytes, atomic_writer
 from rlgen.policies.ppo_settings import PPOSettings
 from rlgen.policies.skill import EpisodeStats, SkillUnreachableError, fraction_of_expert
 
@@ -198,34 +197,17 @@ def select_checkpoint(path: str | Path, skill: float | None = None, tolerance: f
     return Selection(found[best], expert, skill, frac, ci)
 
 
-def write_json_atomically(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def save_checkpoint(out_dir: Path, state_dict: dict, record: dict) -> Path:
-    """Write `step_<env_steps>/` atomically: into a temporary folder, fsynced, then renamed."""
+    """Write `step_<env_steps>/` atomically (`rlgen.data.atomic.atomic_folder`)."""
     import torch  # deferred: only writers need it
 
     root = Path(out_dir) / CHECKPOINTS_DIR
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{STEP_PREFIX}{int(record['env_steps'])}"
-    tmp = root / f".tmp-{final.name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    with open(tmp / MODEL_FILE, "wb") as f:
-        torch.save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    write_json_atomically(tmp / CHECKPOINT_JSON, record)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    with atomic_folder(final) as tmp:
+        with atomic_writer(tmp / MODEL_FILE) as f:
+            torch.save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, f)
+        atomic_write_bytes(tmp / CHECKPOINT_JSON, json.dumps(record, indent=1).encode())
     return final
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rlgen.core.device import resolve_device
 from rlgen.core.games import NUM_ACTIONS
 from rlgen.core.typed import ConfigError
 from rlgen.networks import ImpalaFeatures
@@ -65,7 +66,7 @@ class PPOPolicy:
     def __init__(self, checkpoint: str | Path, seed: int = 0, greedy: bool = False, device: str = "cpu", stats: dict | None = None) -> None:
         info = CheckpointInfo.read(Path(checkpoint))
         settings = info.settings
-        self.device = torch.device(_resolve_device(device))
+        self.device = torch.device(resolve_device(device))
         self.net = build_network(settings.channels, settings.feature_size)
         state = torch.load(info.path / MODEL_FILE, map_location="cpu", weights_only=True)
         self.net.load_state_dict(state)
@@ -85,12 +86,6 @@ class PPOPolicy:
             else:
                 actions = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=self.generator).squeeze(-1)
         return actions.cpu().numpy().astype(np.int64)
-
-
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def make_ppo_policy(seed: int, checkpoint: str | None = None, skill: float | None = None, greedy: bool = False,

@@ -9,14 +9,11 @@ rebuilds the network from them (`ppo_policy`) all read it.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
-import yaml
-
 from rlgen.core.games import GAMES, MODES
-from rlgen.core.typed import ConfigError
+from rlgen.core.typed import ConfigError, apply_overrides, from_dict, to_dict
 
 __all__ = ["PPOSettings"]
 
@@ -91,29 +88,13 @@ class PPOSettings:
         return self.batch_size // self.minibatches
 
     def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["channels"] = list(self.channels)
-        return out
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> PPOSettings:
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f"ppo settings: unknown key(s) {unknown}; valid: {', '.join(f.name for f in dataclasses.fields(cls))}")
-        return cls(**data)
+        """The settings a run or checkpoint recorded (`to_dict`); unknown keys and wrong types are errors."""
+        return from_dict(cls, data, "ppo")
 
     def with_overrides(self, overrides: Sequence[str]) -> PPOSettings:
-        """`KEY=VALUE` strings (values parsed as YAML), as `--set` gives them."""
-        values = {}
-        names = {f.name for f in dataclasses.fields(self)}
-        for item in overrides:
-            key, sep, raw = item.partition("=")
-            if not sep:
-                raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-            if key not in names:
-                raise ConfigError(f"--set: unknown PPO setting {key!r}; valid: {', '.join(sorted(names))}")
-            values[key] = yaml.safe_load(raw)
-        try:
-            return dataclasses.replace(self, **values)
-        except TypeError as exc:
-            raise ConfigError(f"--set: {exc}") from exc
+        """`KEY=VALUE` strings, as `--set` gives them (`rlgen.core.typed.apply_overrides`)."""
+        return self.from_dict(apply_overrides(self.to_dict(), overrides))

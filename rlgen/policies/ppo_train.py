@@ -32,16 +32,17 @@ import numpy as np
 import torch
 
 from rlgen.core.config import RayConfig
+from rlgen.core.device import check_device, resolve_device
 from rlgen.core.games import NUM_ACTIONS
 from rlgen.core.levels import DEFAULT_VALIDATION_START
 from rlgen.core.typed import ConfigError
+from rlgen.data.atomic import atomic_write_bytes
 from rlgen.policies.base import RandomPolicy
 from rlgen.policies.ppo_checkpoints import (
     CHECKPOINTS_DIR,
     MODEL_FILE,
     RUN_JSON,
     CheckpointInfo,
-    write_json_atomically,
     list_checkpoints,
     save_checkpoint,
 )
@@ -265,8 +266,7 @@ def train_ppo(settings: PPOSettings, out_dir: str | Path, *, device: str = "cpu"
 
     out = Path(out_dir)
     run_json = out / RUN_JSON
-    if device not in ("cpu", "auto") and not device.startswith("cuda"):
-        raise ConfigError(f"--device must be cpu, cuda[:N] or auto, got {device!r}")
+    check_device(device)
     resume_from: CheckpointInfo | None = None
     if run_json.exists():
         previous = json.loads(run_json.read_text())
@@ -282,13 +282,13 @@ def train_ppo(settings: PPOSettings, out_dir: str | Path, *, device: str = "cpu"
     out.mkdir(parents=True, exist_ok=True)
     for stale in (out / CHECKPOINTS_DIR).glob(".tmp-*") if (out / CHECKPOINTS_DIR).is_dir() else ():
         shutil.rmtree(stale, ignore_errors=True)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto" or settings.num_learners == 0:  # remote learners (a cluster) may see GPUs this process does not
+        device = resolve_device(device)
     random_ref = random_returns(settings, settings.seed)
     run_record = {"settings": settings.to_dict(), "random": random_ref, "device": device,
                   "resumed_from": [] if resume_from is None else [*json.loads(run_json.read_text()).get("resumed_from", []), resume_from.env_steps],
                   "note": "resuming restores network weights only; the optimizer's moments restart"}  # fmt: skip
-    write_json_atomically(run_json, run_record)
+    atomic_write_bytes(run_json, json.dumps(run_record, indent=1).encode())
     log(f"PPO {settings.game} ({settings.mode}), levels [0, {settings.train_levels}), {settings.total_env_steps} env steps, "
         f"batch {settings.batch_size} ({settings.num_envs} envs x {settings.rollout_length}), device {device}; "
         f"random policy: train {random_ref['train']['mean_return']:.2f}, validation {random_ref['validation']['mean_return']:.2f}")  # fmt: skip

@@ -29,9 +29,6 @@ import numpy as np
 from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
 from rlgen.policies.rollout import play_pinned
 
-SKILL_LEVELS: dict[str, float | None] = {"expert": 1.0, "mixed": 0.75, "random": None}
-"""Named skill targets as fractions of the expert's return; `random` is the random policy (None)."""
-
 PolicyFactory = Callable[[], Policy]
 
 
@@ -275,10 +272,3 @@ def calibrate_skill(
         searched=tuple((float(p), float(f)) for p, f, _ in measured),
     )
 
-
-def calibrate_named_skill(make_expert: PolicyFactory, game: str, levels: Sequence[int], level: str, **kwargs) -> SkillCalibration | None:
-    """`calibrate_skill` for a named level; None for `random` (play `RandomPolicy` itself)."""
-    if level not in SKILL_LEVELS:
-        raise ValueError(f"unknown skill level {level!r}; valid levels: {', '.join(SKILL_LEVELS)}")
-    target = SKILL_LEVELS[level]
-    return None if target is None else calibrate_skill(make_expert, game, levels, target, **kwargs)

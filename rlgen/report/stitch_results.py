@@ -9,8 +9,7 @@ intervals the report computed. Nothing is recomputed here; every number is read 
 
     rlgen stitch results runs/stitch results/stitch/grid_maze "COMMAND" [runs/stitch_hindsight]
 
-(`python -m rlgen.stitch.results` with the same arguments, as results/stitch/ records it, still
-works.) It lives with the report, not with the stitching track's algorithms (`rlgen.stitch`),
+It lives with the report, not with the stitching track's algorithms (`rlgen.stitch`),
 because it reads runs: their report files, configs and trained policies.
 
 A second run directory (the same config with `augment.eps=0`, the within-trajectory hindsight

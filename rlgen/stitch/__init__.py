@@ -13,12 +13,12 @@ maze with tasks placed in its saved states); exporting a run's results for resul
 
 from rlgen.stitch.audit import AuditReport, StitchingLeakError, audit_cooccurrence, goal_pair_counts
 from rlgen.stitch.augment import hindsight_episodes, join_episodes, join_reachable, match_waypoints, relabel_goals, splice_episodes, spliced_windows, stitch_maze_goal_renderer
-from rlgen.stitch.policy import StitchOracle, make_stitch_oracle
+from rlgen.stitch.policy import StitchOracle
 from rlgen.stitch.regions import Hops, Regions, graph_distances, structure_from_params
 from rlgen.stitch.tasks import EvalPair, make_eval_pairs, ordinary_pairs, stitch_pairs
 
 __all__ = [
     "AuditReport", "EvalPair", "Hops", "Regions", "StitchOracle", "StitchingLeakError", "audit_cooccurrence",
-    "goal_pair_counts", "graph_distances", "hindsight_episodes", "join_episodes", "join_reachable", "make_eval_pairs", "make_stitch_oracle", "match_waypoints", "ordinary_pairs", "relabel_goals",
+    "goal_pair_counts", "graph_distances", "hindsight_episodes", "join_episodes", "join_reachable", "make_eval_pairs", "match_waypoints", "ordinary_pairs", "relabel_goals",
     "splice_episodes", "spliced_windows", "stitch_maze_goal_renderer", "stitch_pairs", "structure_from_params",
 ]

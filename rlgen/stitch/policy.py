@@ -126,15 +126,3 @@ class StitchOracle:
             cached = self._fields[key] = (dist, walls)
         return cached
 
-
-def make_stitch_oracle(
-    seed: int, structure: dict | None = None, epsilon: float = 0.0, tie_break: str = "random"
-) -> StitchOracle:
-    """The behaviour-registry factory: `structure` as `Regions(...).params()` / `Hops(...).params()`.
-
-    Noise must come from `epsilon` here, not from a generic epsilon-mixture: the mixture draws
-    from Procgen's 15 actions and would step outside the region, breaking the stitching split.
-    """
-    from rlgen.stitch.regions import structure_from_params
-
-    return StitchOracle(None if structure is None else structure_from_params(structure), epsilon, seed, tie_break)

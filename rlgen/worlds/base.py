@@ -11,7 +11,8 @@ every world; what differs is small and lives in the world's class, once per kind
 - the number of actions (recorded in the manifest, read by the learners from the dataset);
 - how an episode is scored (`score`), and the task columns of its records (`task_columns`);
 - which behaviour policies can act in it: `behaviour_game`, the name
-  `rlgen.policies.registry` checks a registered behaviour's `games` against.
+  `rlgen.policies.registry` checks a registered behaviour's `games` against;
+- the environment part of its datasets' names (`dataset_label`, from the config's options).
 
 `WorldBase` gives every optional part its usual default, so a user's world is a short class
 (see README, "Bring your own world"); `rlgen.worlds.registry.register_world` makes a kind of it.
@@ -80,6 +81,9 @@ class World(Protocol):
     @classmethod
     def from_env(cls, env: dict[str, Any], behaviour_options: dict | None) -> World: ...
 
+    @classmethod
+    def dataset_label(cls, options: dict) -> str: ...
+
     @property
     def manifest_env(self) -> dict: ...
 
@@ -124,7 +128,8 @@ class WorldBase:
     - `score`: the return itself;
     - behaviours: the registry's (`rlgen.policies.registry`), checked against `behaviour_game`
       (the kind unless set), `epsilon` through `epsilon_policy`;
-    - references: only the generic `random` and `behaviour`; `report_note`: none.
+    - references: only the generic `random` and `behaviour`; `report_note`: none;
+    - `dataset_label`: the kind.
     """
 
     kind: ClassVar[str]
@@ -133,6 +138,12 @@ class WorldBase:
     reference_names: ClassVar[tuple[str, ...]] = ()
     report_note: ClassVar[str | None] = None
     """A sentence the report prints under every dataset of this world (e.g. how its score reads)."""
+
+    @classmethod
+    def dataset_label(cls, options: dict) -> str:
+        """The environment part of dataset names, from `env.options`: the kind, unless options
+        that make other data (WebShop's goal split) must show in the name."""
+        return cls.kind
 
     @property
     def behaviour_game(self) -> str:

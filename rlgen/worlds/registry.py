@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlgen.core.config import BehaviourConfig, ConfigError, EnvConfig, ExperimentConfig
+from rlgen.core.config import BehaviourConfig, ConfigError, EnvConfig, ExperimentConfig, register_env_label
 from rlgen.worlds.base import World
 
 __all__ = ["register_world", "stitching_kinds", "world_class", "world_kinds", "world_of", "world_of_manifest"]
@@ -22,7 +22,9 @@ _WORLDS: dict[str, type] = {}
 def register_world(kind: str, cls: type) -> None:
     """Make `cls` the world of `env.kind: <kind>`.
 
-    `cls.from_env(env, behaviour_options)` builds it (see `rlgen.worlds.base.World`). Registering
+    `cls.from_env(env, behaviour_options)` builds it (see `rlgen.worlds.base.World`); its
+    datasets' names start with `cls.dataset_label(env.options)`, or the kind when it has none
+    (`rlgen.core.config.register_env_label`). Registering
     a kind twice is an error: two worlds sharing a name would mix their datasets' meaning.
     """
     if not isinstance(kind, str) or not kind.isidentifier():
@@ -32,6 +34,8 @@ def register_world(kind: str, cls: type) -> None:
     if _WORLDS.get(kind, cls) is not cls:
         raise ValueError(f"a world of kind {kind!r} is already registered ({_WORLDS[kind]!r})")
     _WORLDS[kind] = cls
+    label = getattr(cls, "dataset_label", None)
+    register_env_label(kind, label if callable(label) else lambda options: kind)
 
 
 def world_kinds() -> tuple[str, ...]:

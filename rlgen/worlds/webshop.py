@@ -153,6 +153,13 @@ class WebShopWorld(WorldBase):
 
     # -- what the world is -------------------------------------------------------------------
 
+    @classmethod
+    def dataset_label(cls, options: dict) -> str:
+        """`webshop`, or `webshop-<split_kind>` for a goal split other than the default `unseen`
+        (other splits hold other instructions, so other data)."""
+        split_kind = options.get("split_kind", "unseen")
+        return cls.kind if split_kind == "unseen" else f"{cls.kind}-{split_kind}"
+
     @property
     def options(self) -> dict:
         return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -116,6 +117,7 @@ def _move_a_step(m):
         (lambda m: m["shards"][1].update(episodes=2), "lists 2 episodes but 3 level seeds"),
         (_move_a_step, "episode lengths differ"),
         (lambda m: m["shards"][1]["level_seeds"].__setitem__(1, 4), "lists level seed 4 for episode 1, .* holds level 9"),
+        (lambda m: m["levels"]["train"].update(count=8), r"shard-00001.npz holds episodes on level\(s\) \[9\] outside its training levels"),
         (lambda m: m["shards"][0]["returns"].__setitem__(0, 100.0), "lists return 100 for episode 0"),
         (lambda m: m["shards"][1]["partial"].__setitem__(2, True), "partial flags differ"),
         (lambda m: m["shards"].append(dict(m["shards"][0])), "shard 'shard-00000.npz' is listed twice"),
@@ -129,6 +131,14 @@ def test_an_edited_manifest_fails_verify(root, edit, match):
     message = _refused(root, match)
     assert str(root / "manifest.json") in message
     assert "restore" in message
+
+
+def test_a_damaged_shard_of_an_imported_dataset_says_to_import_again(root):
+    """An imported dataset has no collection to rerun: the advice is the import that built it."""
+    _edit(root, lambda m: m["config"].update(source="minari"))
+    (root / "shards" / "shard-00000.npz").unlink()
+    with pytest.raises(DatasetError, match=rf"shard-00000.npz listed in .* is missing; delete the dataset folder {re.escape(str(root))} and rerun the import that built it \(minari\)"):
+        load_dataset(root)
 
 
 def test_a_compressed_member_is_refused(root):

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-import torch
+from fixed_action import FixedAction
 
 import rlgen.learn as learn
 from rlgen.core.games import UnknownNameError
@@ -52,18 +52,6 @@ def test_configs_are_frozen_and_tuples():
         config.steps = 3  # type: ignore[misc]
 
 
-def test_device_names():
-    assert registry.resolve_device("cpu") == "cpu"
-    with pytest.raises(ConfigError):
-        registry.resolve_device("tpu")
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU fallback happens only where torch sees no GPU")
-def test_auto_falls_back_to_the_cpu_with_a_warning():
-    with pytest.warns(RuntimeWarning, match="sees no GPU, so rlgen trains on the CPU"):
-        assert registry.resolve_device("auto") == "cpu"
-
-
 @dataclasses.dataclass(frozen=True)
 class _ConstantConfig:
     action: int = 3
@@ -75,16 +63,8 @@ def _fit_constant(config, buffer, *, seed, device, out_dir, validate=None, show_
     return registry.TrainedLearner(algo="constant", config=config, policy=RandomPolicy(seed), out_dir=out_dir, steps=0)
 
 
-class _Constant:
-    def __init__(self, action: int) -> None:
-        self.action = action
-
-    def act(self, observations):
-        return np.full(len(observations), self.action)
-
-
 def _load_constant(out_dir, device, *, greedy=True):
-    return _Constant(json.loads((out_dir / registry.LEARNER_FILE).read_text())["action"])
+    return FixedAction(json.loads((out_dir / registry.LEARNER_FILE).read_text())["action"])
 
 
 @pytest.fixture()

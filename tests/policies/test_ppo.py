@@ -10,18 +10,17 @@ import torch
 
 from rlgen.core.config import BehaviourConfig, EvaluateConfig, ExperimentConfig
 from rlgen.core.typed import ConfigError
-from rlgen.policies.ppo import (
+from rlgen.policies.ppo_checkpoints import (
     CHECKPOINT_JSON,
     MODEL_FILE,
     CheckpointError,
-    PPOPolicy,
-    PPOSettings,
-    build_network,
     list_checkpoints,
     save_checkpoint,
     select_checkpoint,
-    train_ppo,
 )
+from rlgen.policies.ppo_policy import PPOPolicy, build_network
+from rlgen.policies.ppo_settings import PPOSettings
+from rlgen.policies.ppo_train import train_ppo
 from rlgen.policies.registry import check_behaviour, make_behaviour_policy
 from rlgen.policies.skill import SkillUnreachableError
 
@@ -118,9 +117,13 @@ def test_settings_are_checked():
         PPOSettings(game="pong")
     with pytest.raises(ConfigError, match="minibatches"):
         PPOSettings(num_envs=3, rollout_length=3, minibatches=2)
-    with pytest.raises(ConfigError, match="unknown PPO setting"):
+    with pytest.raises(ConfigError, match="ppo.learning_rate"):
         PPOSettings().with_overrides(["learning_rate=1"])
-    assert PPOSettings().with_overrides(["lr=3e-4", "channels=[8, 16, 16]"]).channels == (8, 16, 16)
+    overridden = PPOSettings().with_overrides(["lr=3e-4", "channels=[8, 16, 16]"])
+    assert overridden.channels == (8, 16, 16) and overridden.lr == 3e-4
+    assert PPOSettings.from_dict(overridden.to_dict()) == overridden
+    with pytest.raises(ConfigError, match="ppo.num_envs"):
+        PPOSettings().with_overrides(["num_envs=many"])
 
 
 def test_online_ppo_reference(tmp_path):

@@ -11,7 +11,7 @@ from rlgen.core.config import BehaviourConfig
 from rlgen.policies.base import EpisodeMixture, RandomPolicy
 from rlgen.policies.planner import MazePlanner, SavedStatePlanner
 from rlgen.policies.registry import check_behaviour, make_behaviour_policy
-from rlgen.policies.skill import SKILL_LEVELS, SkillUnreachableError, calibrate_skill, fraction_of_expert, play_levels
+from rlgen.policies.skill import SkillUnreachableError, calibrate_skill, fraction_of_expert, play_levels
 
 LEVELS = range(8)
 
@@ -47,7 +47,7 @@ def test_fraction_of_expert_has_a_bootstrap_interval():
 
 
 def test_calibrated_episode_mixture_reaches_the_mixed_level_within_tolerance():
-    result = calibrate_skill(MazePlanner, "maze", range(10), SKILL_LEVELS["mixed"], episodes_per_level=4, tolerance=0.1, num_envs=8)
+    result = calibrate_skill(MazePlanner, "maze", range(10), 0.75, episodes_per_level=4, tolerance=0.1, num_envs=8)
     assert result.dial == "episode" and 0.0 < result.parameter < 1.0
     assert result.within_tolerance, result
     assert result.achieved_ci95[0] <= result.achieved_fraction <= result.achieved_ci95[1]

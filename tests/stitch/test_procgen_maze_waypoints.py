@@ -5,8 +5,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from rlgen_envs import ProcgenVecEnv
-from rlgen_envs.procgen_maze import cell_pixel_box, maze_waypoints, parse_maze_state, place_task
+from rlgen_envs.procgen_maze import cell_pixel_box, parse_maze_state, place_task
 
 MOVES = {1: (0, -1), 7: (0, 1), 5: (-1, 0), 3: (1, 0)}  # Procgen action -> (d_row, d_col), row 0 at the top
 
@@ -62,14 +61,6 @@ def test_parsed_cells_match_what_the_frame_shows(level):
             assert all(any(t <= r < b and lft <= c < rt for t, b, lft, rt in boxes) for r, c in changed)
         frame, before = ob["rgb"][0].copy(), after
     assert moved >= 5
-
-
-def test_vector_env_states_give_one_waypoint_per_slot():
-    env = ProcgenVecEnv("maze", num_envs=4, start_level=0, num_levels=10, seed=0)
-    _, info = env.reset()
-    waypoints = maze_waypoints(env.get_states())
-    assert waypoints.shape == (4, 3) and waypoints.dtype == np.int64
-    assert np.array_equal(waypoints[:, 0], info["level_seed"])
 
 
 def test_placed_tasks_end_at_the_placed_goal_after_a_shortest_path():

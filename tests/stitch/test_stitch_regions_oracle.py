@@ -48,11 +48,12 @@ def test_noisy_oracle_stays_confined_and_succeeds(structure, collect_stitch):
 
 
 def test_registry_factory_rebuilds_the_structure_from_its_params():
-    from rlgen.stitch import make_stitch_oracle, structure_from_params
+    from rlgen.stitch import structure_from_params
+    from rlgen.worlds.stitch_maze import stitch_oracle
 
     for structure in (Regions(3, 2), Hops(5, 1)):
         assert structure_from_params(structure.params()) == structure
-    oracle = make_stitch_oracle(0, {"kind": "regions", "num_regions": 3, "overlap": 2}, epsilon=0.1)
+    oracle = stitch_oracle(0, None, {"kind": "regions", "num_regions": 3, "overlap": 2}, epsilon=0.1)  # None: the grid maze's own layout
     assert oracle.structure == Regions(3, 2) and oracle.epsilon == 0.1
     with pytest.raises(ValueError, match="valid: regions, hops"):
         structure_from_params({"kind": "rings"})

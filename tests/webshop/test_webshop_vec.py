@@ -7,7 +7,7 @@ import pytest
 
 from rlgen.core.config import BehaviourConfig
 from rlgen.core.levels import LevelSet, LevelSplit
-from rlgen.evaluate import play_world_jobs
+from rlgen.worlds.play import play_world_jobs
 from rlgen.webshop.policies import ChoiceOracle, ChoiceRule
 from rlgen_envs.webshop import RuleBaselinePolicy, WebShopEnv, run_episode
 from rlgen_envs.webshop.vec import GoalTask, WebShopChoiceVecEnv

@@ -444,7 +444,3 @@ def load_catalog_folder(folder: str | os.PathLike, **kwargs: Any) -> Catalog:
         **kwargs,
     )
 
-
-def goal_options_list(goal: Goal) -> Sequence[str]:
-    """The goal's option values, whichever style it is."""
-    return list(goal.goal_options.values()) if isinstance(goal.goal_options, Mapping) else list(goal.goal_options)
