@@ -39,6 +39,7 @@ if __package__ in (None, ""):
 import numpy as np
 
 from bench.common import RESULTS_DIR, Table, command_line, write_result
+from rlgen.policies.base import act_on_slots
 
 TARGET_FRACTION = 0.9
 """Of the PPO expert's published return, on every game (issue 13)."""
@@ -76,11 +77,7 @@ class _CountingPolicy:
         slots = np.flatnonzero(self.active[: len(observations)])
         actions = np.zeros(len(observations), dtype=np.int64)
         if len(slots):
-            act_slots = getattr(self.inner, "act_slots", None)
-            if act_slots is not None:
-                actions[slots] = act_slots(observations[slots], slots)
-            else:
-                actions[slots] = np.asarray(self.inner.act(observations))[slots]
+            actions[slots] = act_on_slots(self.inner, observations, slots)
         for i in slots:
             self.digests.add(hashlib.blake2b(observations[i].tobytes(), digest_size=12).digest())
         self.transitions += len(slots)

@@ -40,6 +40,19 @@ def call_if_present(policy: object, method: str, *args: object) -> None:
         fn(*args)
 
 
+def act_on_slots(policy: object, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """`policy`'s actions for the env slots `slots` only, (k,) ints.
+
+    Through `act_slots(observations[slots], slots)` where the policy has it, so a planner
+    searches only for the slots it plays (the others play someone else's episode or nothing);
+    otherwise by acting on every slot and keeping those asked for.
+    """
+    act_slots = getattr(policy, "act_slots", None)
+    if act_slots is not None:
+        return act_slots(observations[slots], slots)
+    return np.asarray(policy.act(observations))[slots]  # type: ignore[attr-defined]
+
+
 class RandomPolicy:
     """Uniformly random actions from a seeded generator."""
 
@@ -134,11 +147,7 @@ class EpisodeMixture:
         actions = np.asarray(self.other.act(observations), dtype=np.int64).copy()
         slots = np.flatnonzero(expert)
         if len(slots):
-            act_slots = getattr(self.inner, "act_slots", None)
-            if act_slots is not None:
-                actions[slots] = act_slots(observations[slots], slots)
-            else:
-                actions[slots] = np.asarray(self.inner.act(observations))[slots]
+            actions[slots] = act_on_slots(self.inner, observations, slots)
         return actions
 
     def attach(self, env: object) -> None:
