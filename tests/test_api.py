@@ -10,6 +10,7 @@ import pytest
 from d3rlpy.metrics import EnvironmentEvaluator
 
 import rlgen
+from rlgen.catalog import load_catalog
 from rlgen.collect import collect_dataset
 from rlgen.core.config import ExperimentConfig
 from rlgen.data import DatasetError
@@ -64,6 +65,6 @@ def test_arrays_hold_every_transition_with_its_episode_ends(dataset):
 
 
 def test_an_unbuilt_catalog_card_says_how_to_build_it(tmp_path):
-    name = "procgen-coinrun-easy-L200-planner-100k-s0-v2"
+    name = next(card.name for card in load_catalog().cards if card.env.game == "coinrun")
     with pytest.raises(DatasetError, match=f"rlgen datasets build {name}"):
         rlgen.make_env_and_dataset(name, data_dir=tmp_path)

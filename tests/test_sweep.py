@@ -93,7 +93,7 @@ def test_report_warns_when_a_larger_dataset_holds_no_new_frames(ray_local, tmp_p
 
     path = write_sweep(
         tmp_path,
-        set=["collect.policy={name: maze_planner}", "levels.train=2", "collect.shard_transitions=1000",
+        set=["collect.policy={name: maze_planner, options: {temperature: 0}}", "levels.train=2", "collect.shard_transitions=1000",
              "collect.envs_per_worker=4", "collect.num_workers=2", "ray.num_cpus=2"],
         datasets={"collect.transitions": [1000, 3000]},
         learners=[{"algo": "bc", "steps": 10}],
