@@ -132,7 +132,11 @@ TINY = [
 
 @pytest.mark.slow
 def test_sweep_killed_with_its_driver_resumes_and_skips_finished_trials(tmp_path):
-    # Trials take both CPUs, so they run one at a time and the kill lands between two of them.
+    # The kill lands when the references trial has written its record. The learner trials wait
+    # on that trial's result, so at that moment none of them can have finished (each still has
+    # to train and evaluate): the kill always falls between finished and unfinished trials.
+    # Killing at the first learner's record instead raced: Ray lends a trial's CPUs to the next
+    # one while it waits on its evaluation actors, so two learner trials can finish together.
     # One dataset keeps it short (each trial starts processes); expansion is tested above.
     path = write_sweep(
         tmp_path,
@@ -152,7 +156,7 @@ def test_sweep_killed_with_its_driver_resumes_and_skips_finished_trials(tmp_path
     driver = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and driver.poll() is None and not list(trials.glob("*--bc-seed*.json")):
+        while time.monotonic() < deadline and driver.poll() is None and not list(trials.glob("*--references.json")):
             time.sleep(0.1)
         assert driver.poll() is None, driver.communicate()[1][-3000:]
         os.kill(driver.pid, signal.SIGKILL)  # the driver dies mid-sweep, without a chance to clean up
@@ -164,17 +168,15 @@ def test_sweep_killed_with_its_driver_resumes_and_skips_finished_trials(tmp_path
             pass
     finished = {p.name: p.read_bytes() for p in trials.glob("*.json")}
     total = sum(len(trials_of(c)) for c in configs)
-    assert 0 < len(finished) < total
-    first_run = sweep_dir / configs[0].name / "train" / "bc-seed0" / "run.json"
-    trained = first_run.read_bytes()
+    assert [name.endswith("--references.json") for name in finished] == [True]
+    assert total == 3
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"{len(finished)} of {total} trials already finished, skipped" in done.stdout
     for name, data in finished.items():
         assert (trials / name).read_bytes() == data  # finished trials were not run again
-    assert first_run.read_bytes() == trained
-    records = [json.loads(p.read_text()) for p in sorted(trials.glob("*.json"))]
+    records = {p.name: p.read_bytes() for p in sorted(trials.glob("*.json"))}
     assert len(records) == total
     # the report across every trial: the dataset, the learner and the reference
     table = (sweep_dir / "report" / "report.csv").read_text()
@@ -182,3 +184,12 @@ def test_sweep_killed_with_its_driver_resumes_and_skips_finished_trials(tmp_path
         assert config.dataset_name in table
         assert (sweep_dir / config.name / "report" / "report.md").exists()
     assert "bc" in table and "random" in table
+
+    # Once more: now every trial, the learners included, is finished, and none is trained again.
+    first_run = sweep_dir / configs[0].name / "train" / "bc-seed0" / "run.json"
+    trained = first_run.read_bytes()
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{total} of {total} trials already finished, skipped" in again.stdout
+    assert {p.name: p.read_bytes() for p in trials.glob("*.json")} == records
+    assert first_run.read_bytes() == trained
