@@ -38,10 +38,10 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from rlgen.policies.saved_state import SavedStateExpert, softmax_choice
 from rlgen_envs.procgen_state import ProcgenState, parse_state
 
 # Maze's distinct moves (action = 3 * (dx + 1) + (dy + 1)): left, down, up, right. The other
@@ -67,42 +67,6 @@ Step = tuple[int, bytes | None, bytes | None]
 Option = tuple[int, bytes | None, bytes | None, float]
 # A search node: (raw state, exact key, frame digest, parent node id, action from parent, search key).
 Node = tuple[bytes, bytes, "bytes | None", int, int, tuple]
-
-
-class EpisodeGenerators:
-    """One random generator per env slot, re-seeded at each episode from (seed, slot, episode).
-
-    Why per episode: a slot's draws then depend only on the policy seed and which episode of the
-    slot this is, never on how other slots' episodes interleave, so a shard collected with a
-    fixed config and seed is byte-identical wherever and however often it runs.
-    """
-
-    def __init__(self, seed: int) -> None:
-        self.seed = int(seed)
-        self._episodes: list[int] = []
-        self._rngs: list[np.random.Generator] = []
-
-    def _fresh(self, slot: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence([self.seed, slot, self._episodes[slot]]))
-
-    def resize(self, slots: int) -> None:
-        """Start over with `slots` slots, each at its first episode."""
-        self._episodes = [0] * slots
-        self._rngs = [self._fresh(i) for i in range(slots)]
-
-    def reset(self, slot: int) -> None:
-        if slot < len(self._rngs):
-            self._episodes[slot] += 1
-            self._rngs[slot] = self._fresh(slot)
-
-    def __getitem__(self, slot: int) -> np.random.Generator:
-        return self._rngs[slot]
-
-
-def softmax_choice(values: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """Index drawn with probability proportional to exp((value - best) / temperature)."""
-    weights = np.exp((values - values.max()) / temperature)
-    return int(rng.choice(len(values), p=weights / weights.sum()))
 
 
 def frame_digest(frame: np.ndarray) -> bytes:
@@ -171,7 +135,7 @@ GAME_SPECS: dict[str, GameSpec] = {
 }  # fmt: skip
 
 
-class SavedStatePlanner:
+class SavedStatePlanner(SavedStateExpert):
     """An expert for the games in `GAME_SPECS`: search over saved states for a completed level.
 
     Search cost is counted in expansions (one restore + one step + one save), not wall time, so
@@ -198,70 +162,27 @@ class SavedStatePlanner:
     ) -> None:
         if game not in GAME_SPECS:
             raise ValueError(f"no planner for {game!r}; planners exist for {', '.join(sorted(GAME_SPECS))}")
+        super().__init__(game, seed, temperature)
         self.spec = GAME_SPECS[game]
         self.max_expansions = self.spec.max_expansions if max_expansions is None else max_expansions
         if self.max_expansions < 1:
             raise ValueError(f"max_expansions must be positive, got {self.max_expansions}")
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-            raise ValueError(f"temperature must be a number >= 0 (0: the deterministic planner), got {temperature!r}")
-        self.temperature = float(temperature)
         self.max_remembered = max_remembered
-        self.seed = seed
-        self.episode_rngs = EpisodeGenerators(seed)
         self._options: dict[bytes, list[Option]] = {}
         self.rng = np.random.default_rng(seed)
         self.stats: dict[str, int] = dict.fromkeys(
             ("plans", "expansions", "budget_exhausted", "partial_plans", "no_path", "fallback_actions", "deviations"), 0
         )
-        self._env: Any = None
-        self._scratch: Any = None
         self._known: dict[bytes, Step] = {}
-        # Per slot: (frame digest, exact key) the last action should lead to, or None.
-        self._expected: list[tuple[bytes, bytes] | None] = []
+        # `_following[slot]`: (frame digest, exact key) the slot's last action should lead to.
 
-    def attach(self, env: Any) -> None:
-        """Plan for `env` (an `rlgen_envs.ProcgenVecEnv`); builds the private search environment."""
-        if env.game != self.spec.game:
-            raise ValueError(f"this planner plans {self.spec.game!r}, not {env.game!r}")
-        from procgen import ProcgenGym3Env  # imported here: procgen prints on import
-
-        self._env = env
-        # The level settings are irrelevant: every search starts with set_state.
-        self._scratch = ProcgenGym3Env(num=1, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1)
-        self._expected = [None] * env.num_envs
-        self.episode_rngs.resize(env.num_envs)
-
-    def reset(self, env_indices: np.ndarray) -> None:
-        """These slots begin new episodes: forget the frame they expected (safe before `attach`)."""
-        for i in np.asarray(env_indices, dtype=np.int64).reshape(-1):
-            if i < len(self._expected):
-                self._expected[i] = None
-                self.episode_rngs.reset(int(i))
-
-    def act(self, observations: np.ndarray) -> np.ndarray:
-        """(n, 64, 64, 3) uint8 frames as the attached env emitted them -> (n,) int64 actions."""
-        if self._env is None:
-            raise RuntimeError("call attach(env) before act()")
-        if len(observations) != len(self._expected):
-            raise ValueError(f"expected {len(self._expected)} observations, got {len(observations)}")
-        return self.act_slots(observations, np.arange(len(observations)))
-
-    def act_slots(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """Actions for env slots `slots` only ((k,) ints), whose frames are `observations` (k, 64, 64, 3).
-
-        `EpisodeMixture` calls this so that slots playing someone else's episode cost nothing.
-        """
-        if self._env is None:
-            raise RuntimeError("call attach(env) before act()")
-        slots = np.asarray(slots, dtype=np.int64).reshape(-1)
-        if len(observations) != len(slots):
-            raise ValueError(f"got {len(observations)} observations for {len(slots)} slots")
+    def _act(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
         if self.temperature > 0:
             return self._act_sampled(observations, slots)
         actions = np.empty(len(slots), dtype=np.int64)
         replan: list[int] = []
         for j, (i, frame) in enumerate(zip(slots, observations)):
-            expected = self._expected[i]
+            expected = self._following[i]
             if expected is None:
                 replan.append(j)
                 continue
@@ -290,7 +211,7 @@ class SavedStatePlanner:
                 if step is None:
                     self.stats["fallback_actions"] += 1
                     actions[j] = self.spec.moves[self.rng.integers(len(self.spec.moves))]
-                    self._expected[i] = None
+                    self._following[i] = None
                 else:
                     actions[j] = self._take(i, step)
         return actions
@@ -301,7 +222,7 @@ class SavedStatePlanner:
         states: list[bytes] | None = None
         for j, (i, frame) in enumerate(zip(slots, observations)):
             options = None
-            expected = self._expected[i]
+            expected = self._following[i]
             if expected is not None:
                 if frame_digest(frame) == expected[0]:
                     options = self._options.get(expected[1])
@@ -323,16 +244,16 @@ class SavedStatePlanner:
             if not options:
                 self.stats["fallback_actions"] += 1
                 actions[j] = self.spec.moves[rng.integers(len(self.spec.moves))]
-                self._expected[i] = None
+                self._following[i] = None
                 continue
             action, digest, child, _ = options[softmax_choice(-np.array([o[3] for o in options]), self.temperature, rng)]
             actions[j] = action
-            self._expected[i] = None if digest is None or child is None else (digest, child)
+            self._following[i] = None if digest is None or child is None else (digest, child)
         return actions
 
     def _take(self, slot: int, step: Step) -> int:
         action, digest, key = step
-        self._expected[slot] = None if digest is None or key is None else (digest, key)
+        self._following[slot] = None if digest is None or key is None else (digest, key)
         return action
 
     def _search(self, root: ProcgenState, root_key: bytes, sampled: bool = False) -> dict | None:

@@ -47,6 +47,7 @@ from rlgen.core.typed import ConfigError
 from rlgen.policies.base import EpisodeMixture, EpsilonMixture, Policy, RandomPolicy
 from rlgen.policies.planner import GAME_SPECS, PLANNER_TEMPERATURE, MazePlanner, SavedStatePlanner
 from rlgen.policies.ppo_checkpoints import check_ppo_options
+from rlgen.policies.saved_state import check_temperature
 from rlgen.policies.search import SEARCH_SPECS, SEARCH_TEMPERATURE, SearchExpert
 
 __all__ = [
@@ -213,11 +214,10 @@ def _maze_planner(seed: int, world: Any, temperature: float = PLANNER_TEMPERATUR
 
 
 def _check_temperature(options: dict, default: float) -> None:
-    temperature = options.get("temperature", default)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-        raise ConfigError(
-            f"collect.policy.options.temperature must be a number >= 0 (0: the deterministic expert), got {temperature!r}"
-        )
+    try:
+        check_temperature(options.get("temperature", default))
+    except ValueError as exc:
+        raise ConfigError(f"collect.policy.options.{exc}") from None
 
 
 def _check_positive_ints(options: dict, names: tuple[str, ...]) -> None:

@@ -35,11 +35,10 @@ takes the arg-max (ties: the incumbent).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
-from rlgen.policies.planner import EpisodeGenerators, softmax_choice
+from rlgen.policies.saved_state import SavedStateExpert, softmax_choice
 from rlgen_envs.procgen_state import TYPE, WILL_ERASE, ProcgenState, parse_state
 
 # Action semantics (all games): horizontal move a // 3 - 1, vertical a % 3 - 1 for a in 0..8;
@@ -130,7 +129,7 @@ SEARCH_SPECS: dict[str, SearchSpec] = {
 }  # fmt: skip
 
 
-class SearchExpert:
+class SearchExpert(SavedStateExpert):
     """Receding-horizon rollout search over Procgen saved states (module docstring); any game.
 
     `max_expansions` overrides the spec's budget per search (the sequence count follows:
@@ -152,8 +151,7 @@ class SearchExpert:
     ) -> None:
         if game not in SEARCH_SPECS:
             raise ValueError(f"no search settings for {game!r}; games: {', '.join(sorted(SEARCH_SPECS))}")
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-            raise ValueError(f"temperature must be a number >= 0 (0: arg-max), got {temperature!r}")
+        super().__init__(game, seed, temperature)
         spec = SEARCH_SPECS[game]
         if horizon is not None:
             if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < spec.replan:
@@ -166,56 +164,22 @@ class SearchExpert:
                 )
             spec = replace(spec, rollouts=max_expansions // spec.horizon)
         self.spec = spec
-        self.temperature = float(temperature)
-        self.seed = int(seed)
-        self.episode_rngs = EpisodeGenerators(seed)
         self.stats: dict[str, int] = dict.fromkeys(("plans", "expansions", "deaths_foreseen", "deviations", "steps"), 0)
         self._softmax_temperature = self.temperature * spec.temperature_scale
-        self._env: Any = None
-        self._scratch: Any = None
-        # Per slot: the chosen sequence's remaining actions, and the frames they were predicted to show.
-        self._plans: list[tuple[np.ndarray, np.ndarray] | None] = []
+        # `_following[slot]`: the chosen sequence's remaining actions, and the frames they were
+        # predicted to show.
 
-    def attach(self, env: Any) -> None:
-        """Plan for `env` (an `rlgen_envs.ProcgenVecEnv`); builds the private rollout envs."""
-        if env.game != self.spec.game:
-            raise ValueError(f"this search expert plays {self.spec.game!r}, not {env.game!r}")
-        from procgen import ProcgenGym3Env  # imported here: procgen prints on import
+    def _scratch_envs(self) -> int:
+        return self.spec.rollouts
 
-        self._env = env
-        self._scratch = ProcgenGym3Env(
-            num=self.spec.rollouts, env_name=env.game, distribution_mode=env.mode, start_level=0, num_levels=1
-        )
-        self._plans = [None] * env.num_envs
-        self.episode_rngs.resize(env.num_envs)
-
-    def reset(self, env_indices: np.ndarray) -> None:
-        """These slots begin new episodes: no plan, and a generator seeded for the episode."""
-        for i in np.asarray(env_indices, dtype=np.int64).reshape(-1):
-            if i < len(self._plans):
-                self._plans[i] = None
-                self.episode_rngs.reset(int(i))
-
-    def act(self, observations: np.ndarray) -> np.ndarray:
-        """(n, 64, 64, 3) uint8 frames as the attached env emitted them -> (n,) int64 actions."""
-        if self._env is None:
-            raise RuntimeError("call attach(env) before act()")
-        if len(observations) != len(self._plans):
-            raise ValueError(f"expected {len(self._plans)} observations, got {len(observations)}")
-        return self.act_slots(observations, np.arange(len(observations)))
-
-    def act_slots(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """Actions for env slots `slots` only ((k,) ints); `EpisodeMixture` skips the others."""
-        if self._env is None:
-            raise RuntimeError("call attach(env) before act()")
-        slots = np.asarray(slots, dtype=np.int64).reshape(-1)
+    def _act(self, observations: np.ndarray, slots: np.ndarray) -> np.ndarray:
         actions = np.empty(len(slots), dtype=np.int64)
         states: list[bytes] | None = None
         for j, (i, frame) in enumerate(zip(slots, observations)):
-            plan = self._plans[i]
+            plan = self._following[i]
             if plan is not None and len(plan[1]) and np.array_equal(plan[1][0], frame):
                 actions[j] = plan[0][0]
-                self._plans[i] = (plan[0][1:], plan[1][1:])
+                self._following[i] = (plan[0][1:], plan[1][1:])
                 continue
             if plan is not None and len(plan[1]):
                 self.stats["deviations"] += 1
@@ -242,7 +206,7 @@ class SearchExpert:
     def _plan(self, slot: int, state: bytes) -> int:
         """Search from `state`; commit the slot to the chosen sequence's first `replan` steps."""
         spec, rng = self.spec, self.episode_rngs[slot]
-        plan = self._plans[slot]
+        plan = self._following[slot]
         seqs = self._candidates(rng, None if plan is None else plan[0])
         scores, frames = self._rollout(state, seqs)
         self.stats["plans"] += 1
@@ -260,7 +224,7 @@ class SearchExpert:
         chosen = seqs[best]
         # The rest of the sequence is the next search's incumbent; its first `replan - 1` actions
         # are taken without a search while the frames are the predicted ones.
-        self._plans[slot] = (chosen[1:], frames[:, best])
+        self._following[slot] = (chosen[1:], frames[:, best])
         return int(chosen[0])
 
     def _rollout(self, state: bytes, seqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
