@@ -6,9 +6,9 @@
 
 Per game, each in its own process (`--jobs` at once, one per core), easy mode, training levels
 [0, --levels) once each through `rlgen.policies.skill.play_levels` (pinned slots, --envs at a
-time): the game's dataset expert (the catalog's choice: `planner` where it plays the game,
-else `search`) at its registered default options (stochastic), the generic `search` expert
-too where the expert is a planner, and uniform random play. Reported: mean return, success,
+time): every expert that plays the game (`planner` for maze, heist and coinrun, `search` for
+all 16) at its registered default options (stochastic), and uniform random play; the one with
+the highest mean return is the game's dataset expert (the catalog reads it from here). Reported: mean return, success,
 % of the PPO expert's published return (../shared/reference/generalization-gap.md), distinct
 frames per 1k transitions (the frames the policy acted on), expansions per real step (one
 simulated env step in a private env: the load-independent cost) and transitions per second
@@ -107,24 +107,27 @@ def _play(name: str, game: str, levels: int, envs: int, seed: int, options: dict
 
 
 def measure_game(task: tuple[str, int, int, int]) -> dict:
-    """One game, in its own process: the dataset expert, `search` where that differs, random."""
+    """One game, in its own process: every expert that plays it (`planner`, `search`), and random.
+
+    The best by mean return is the game's dataset expert (`rlgen.catalog.best_expert`, the rule
+    the catalog reads these results with); the others are kept as `alternatives`.
+    """
     game, levels, envs, seed = task
     os.nice(10)
-    from rlgen.catalog import EXPERT_PREFERENCE, PUBLISHED_RETURNS
+    from rlgen.catalog import EXPERT_PREFERENCE, PUBLISHED_RETURNS, best_expert
     from rlgen.policies.registry import behaviour_names
 
-    expert_name = next(name for name in EXPERT_PREFERENCE if name in behaviour_names(game))
     started = time.time()
-    result = {"game": game, "levels": levels, "expert_policy": expert_name}
-    result["expert"] = _play(expert_name, game, levels, envs, seed, {})
-    if expert_name != "search":
-        result["search"] = _play("search", game, levels, envs, seed, {})
-    result["random"] = _play("random", game, levels, envs, seed, {})
+    candidates = [name for name in EXPERT_PREFERENCE if name in behaviour_names(game)]
+    played = {name: _play(name, game, levels, envs, seed, {}) for name in candidates}
     ppo_return, _ = PUBLISHED_RETURNS[game]
+    for figures in played.values():
+        figures["fraction_of_ppo"] = round(figures["mean_return"] / ppo_return, 3)
+    expert_name = best_expert(candidates, {name: f["mean_return"] for name, f in played.items()})
+    result = {"game": game, "levels": levels, "expert_policy": expert_name, "expert": played.pop(expert_name)}
+    result["alternatives"] = played
+    result["random"] = _play("random", game, levels, envs, seed, {})
     result["ppo_expert_return"] = ppo_return
-    for key in ("expert", "search"):
-        if key in result:
-            result[key]["fraction_of_ppo"] = round(result[key]["mean_return"] / ppo_return, 3)
     from dataclasses import asdict
 
     from rlgen.policies.search import SEARCH_SPECS
@@ -132,7 +135,7 @@ def measure_game(task: tuple[str, int, int, int]) -> dict:
     result["search_spec"] = asdict(SEARCH_SPECS[game])
     result["seconds"] = round(time.time() - started, 1)
     result["loadavg_end"] = os.getloadavg()
-    print(json.dumps({game: {k: result[k]["mean_return"] for k in ("expert", "search", "random") if k in result}}), flush=True)
+    print(json.dumps({game: {"expert": expert_name, **{k: result[k]["mean_return"] for k in ("expert", "random")}}}), flush=True)
     return result
 
 
@@ -181,7 +184,7 @@ def _table(figures: dict) -> Table:
         columns=[
             "game", "levels", "expert", "expert return", "% of PPO expert", "success", "random return",
             "distinct frames / 1k transitions", "expansions / real step", "transitions / s (1 process)",
-            f">= {TARGET_FRACTION:.0%} of PPO?", "search return (% of PPO)",
+            f">= {TARGET_FRACTION:.0%} of PPO?", "other experts: return (% of PPO)",
         ],
     )  # fmt: skip
     for game in sorted(figures):
@@ -189,13 +192,12 @@ def _table(figures: dict) -> Table:
         if "expert" not in r:
             continue
         e = r["expert"]
-        search = r.get("search")
         table.rows.append([
             game, r["levels"], e["policy"], round(e["mean_return"], 2), f"{100 * e['fraction_of_ppo']:.0f}%",
             round(e["success_rate"], 2), round(r["random"]["mean_return"], 2), e["distinct_frames_per_1k_transitions"],
             e["expansions_per_step"], e["transitions_per_second"],
             "yes" if e["fraction_of_ppo"] >= TARGET_FRACTION else "no",
-            "" if search is None else f"{search['mean_return']:.2f} ({100 * search['fraction_of_ppo']:.0f}%)",
+            ", ".join(f"{name} {a['mean_return']:.2f} ({100 * a['fraction_of_ppo']:.0f}%)" for name, a in r.get("alternatives", {}).items()),
         ])  # fmt: skip
     return table
 
@@ -257,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         row = json.loads(written.read_text())
         row["commands"] = commands
+        if not mine and previous:  # nothing measured: the tables re-rendered, the row keeps its date
+            row.update(date=previous["date"], command=previous["command"], machine=previous["machine"])
         written.write_text(json.dumps(row, indent=1) + "\n")
         return written
 

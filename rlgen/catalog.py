@@ -18,10 +18,12 @@ from 1, 10, 40, 200 and 1000 levels; `size` 100k, 1M and 10M expert transitions 
 single-level sets play level 0 (the paper used level 1 or 40).
 
 Behaviour comes from what the behaviour registry (`rlgen.policies.registry`) offers when the
-catalog is generated: the first of `EXPERT_PREFERENCE` that plays the game, the saved-state
-`planner` (maze, heist, coinrun), else the generic saved-state `search` expert; both sample their
-actions by default (stochastic, like the paper's PPO), so more transitions from the same levels
-hold new frames. A game neither plays is an error, never a card that cannot be built. PPO stays
+catalog is generated: of the `EXPERT_PREFERENCE` names that play the game (the saved-state
+`planner` plays maze, heist and coinrun; the generic saved-state `search` expert plays all 16),
+the one with the highest mean return that `bench/bench_experts.py` measured, or the first when
+none was measured. That is the planner for maze and heist, and search for coinrun (10.0 against
+9.0, and about 30 times faster). Both sample their actions by default (stochastic, like the
+paper's PPO), so more transitions from the same levels hold new frames. A game neither plays is an error, never a card that cannot be built. PPO stays
 the online reference (`rlgen policy train-ppo`, a GPU's job), not the catalog's data source.
 Regenerate the catalog when the registry or the measured returns change (a test fails while the
 file is stale). "Mixed" is the paper's 75% of the expert's return, reached with an episode
@@ -71,7 +73,8 @@ SINGLE_LEVEL_SIZE = 100_000
 SHARD_TRANSITIONS = 25_000
 
 EXPERT_PREFERENCE = ("planner", "search")
-"""Registry names tried, in order, as a game's expert; the first registered one that plays it wins."""
+"""Registry names that can be a game's expert, in order of preference: measured returns decide
+between those that play a game (`expert_for`); the order breaks ties and decides unmeasured games."""
 
 EXPERTS_BENCH = Path(__file__).resolve().parents[1] / "bench" / "results" / "experts.json"
 """`bench/bench_experts.py`'s committed results: each game's expert and random returns, measured."""
@@ -207,33 +210,48 @@ def card_config(card: DatasetCard | dict, data_dir: str | None = None, num_worke
 # Generating the grid
 
 
-def expert_for(game: str) -> str:
-    """The registry name of `game`'s expert: the first of `EXPERT_PREFERENCE` that plays it."""
+def expert_for(game: str, results: Path = EXPERTS_BENCH) -> str:
+    """The registry name of `game`'s expert: of the `EXPERT_PREFERENCE` names that play it, the one
+    with the highest mean return in `bench/bench_experts.py`'s committed `results` (ties, and
+    games measured for none of them: the first)."""
     from rlgen.policies.registry import behaviour_names
 
-    for name in EXPERT_PREFERENCE:
-        if name in behaviour_names(game):
-            return name
-    raise ConfigError(
-        f"no expert plays {game}: none of {', '.join(EXPERT_PREFERENCE)} in the behaviour registry plays it "
-        f"(registered for {game}: {', '.join(behaviour_names(game))}); register one, or generate the catalog "
-        "for other games (--games)"
-    )
+    candidates = [name for name in EXPERT_PREFERENCE if name in behaviour_names(game)]
+    if not candidates:
+        raise ConfigError(
+            f"no expert plays {game}: none of {', '.join(EXPERT_PREFERENCE)} in the behaviour registry plays it "
+            f"(registered for {game}: {', '.join(behaviour_names(game))}); register one, or generate the catalog "
+            "for other games (--games)"
+        )
+    return best_expert(candidates, _measured(results).get(game, {}).get("experts", {}))
+
+
+def best_expert(candidates: list[str], returns: dict[str, float]) -> str:
+    """Of `candidates` (in order of preference), the one with the highest measured mean return in
+    `returns` (policy -> return); ties and unmeasured candidates go by the order. `bench/
+    bench_experts.py` names its measured expert by this same rule."""
+    measured = [name for name in candidates if name in returns]
+    if not measured:
+        return candidates[0]
+    return max(measured, key=lambda name: (returns[name], -candidates.index(name)))
 
 
 def reference_returns(game: str, results: Path = EXPERTS_BENCH) -> tuple[float, float, str]:
     """(expert mean return E, random mean return R, where they come from) for `game`, easy mode:
-    measured by `bench/bench_experts.py` when its committed `results` hold the game, else the
-    published PPO expert and random returns (`PUBLISHED_RETURNS`)."""
-    measured = _measured_returns(results).get(game)
-    if measured is not None:
-        return measured
+    measured by `bench/bench_experts.py` when its committed `results` hold the game's expert
+    (`expert_for`) and random play, else the published PPO expert and random returns
+    (`PUBLISHED_RETURNS`)."""
+    measured = _measured(results).get(game, {})
+    expert_return = measured.get("experts", {}).get(expert_for(game, results))
+    if expert_return is not None and "random" in measured:
+        return expert_return, measured["random"], measured["source"]
     expert_return, random_return = PUBLISHED_RETURNS[game]
     return expert_return, random_return, PUBLISHED_SOURCE
 
 
-def _measured_returns(results: Path) -> dict[str, tuple[float, float, str]]:
-    """Per game, the expert's and random play's mean returns in `bench/bench_experts.py`'s results."""
+def _measured(results: Path) -> dict[str, dict]:
+    """Per game, from `bench/bench_experts.py`'s results: `experts` (policy -> mean return, every
+    expert it measured), `random` (random play's mean return) and `source` (where and when)."""
     if not results.exists():
         return {}
     import json
@@ -242,10 +260,17 @@ def _measured_returns(results: Path) -> dict[str, tuple[float, float, str]]:
     name = results.relative_to(results.parents[2]).as_posix()
     measured = {}
     for game, figures in data.get("figures", {}).items():
-        expert, random = figures.get("expert"), figures.get("random")
-        if expert and random and "mean_return" in expert and "mean_return" in random:
-            where = f"{name}, training levels [0, {figures.get('levels', '?')}), {data.get('date', 'undated')[:10]}"
-            measured[game] = (round(float(expert["mean_return"]), 2), round(float(random["mean_return"]), 2), where)
+        if not isinstance(figures, dict):
+            continue
+        experts: dict[str, float] = {}
+        for played in (figures.get("expert"), *figures.get("alternatives", {}).values()):
+            if isinstance(played, dict) and "mean_return" in played and "policy" in played:
+                experts.setdefault(str(played["policy"]), round(float(played["mean_return"]), 2))
+        entry: dict = {"experts": experts, "source": f"{name}, training levels [0, {figures.get('levels', '?')}), {data.get('date', 'undated')[:10]}"}
+        random = figures.get("random")
+        if isinstance(random, dict) and "mean_return" in random:
+            entry["random"] = round(float(random["mean_return"]), 2)
+        measured[game] = entry
     return measured
 
 
