@@ -115,6 +115,13 @@ def test_report_rewrites_tables_from_rows(tmp_path):
     assert report.render(report.load_rows(results)) == text
 
 
+def test_committed_benchmarks_are_what_the_committed_rows_render():
+    """BENCHMARKS.md is generated: a figure edited by hand, or a row changed without rerendering,
+    would make the file say what no result row holds."""
+    committed = (report.REPO / "BENCHMARKS.md").read_text()
+    assert report.render(report.load_rows()) == committed, "stale: run `.venv/bin/python -m bench --report-only`"
+
+
 @pytest.mark.parametrize("missing", ["collect"])
 def test_runner_reports_a_missing_script(tmp_path, monkeypatch, missing):
     from bench import __main__ as runner
